@@ -1,0 +1,1 @@
+"""Faust wiring: the stream processors. Thin: decode, call pure code, write state, publish."""

@@ -1,0 +1,64 @@
+"""Composition root: settings → logging → faust.App(...). Nothing else builds the App.
+
+`orderhub worker` resolves ``processing_guarantee=auto`` against the broker before this
+module is imported; here ``auto`` means at_least_once (the safe choice on any broker).
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+
+from app.faust_tuning import set_consumer_fetch_wait
+from app.settings import Settings
+from app.topic_names import TopicNames
+
+
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    context = None
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+        if settings.ssl_certfile:
+            context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile or None)
+    if settings.sasl_mechanism:
+        return faust.SASLCredentials(
+            username=settings.sasl_username, password=settings.sasl_password,
+            mechanism=settings.sasl_mechanism, ssl_context=context)
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: Settings) -> faust.App:
+    guarantee = "at_least_once" if settings.processing_guarantee == "auto" else settings.processing_guarantee
+    set_consumer_fetch_wait(settings.consumer_fetch_wait_ms)
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=_credentials(settings),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        processing_guarantee=guarantee,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_session_timeout=float(settings.session_timeout_s),
+        broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
+        stream_wait_empty=False,
+        producer_max_request_size=8 * 1024 * 1024,  # DLQ entries of large poison messages
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
+        autodiscover=["agents", "tables"],
+        origin="app.main",
+        version=1,
+    )
+
+
+settings = Settings.from_env()
+topic_names = TopicNames(settings.topic_prefix)
+app = create_app(settings)

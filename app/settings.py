@@ -1,0 +1,120 @@
+"""Settings: the only reader of os.environ. Frozen, documented, validated at start.
+
+Every setting is an environment variable `ORDERHUB_<NAME>`; the README's table is
+generated from `SETTINGS_DOC` below, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value orderhub cannot use; the message names the variable."""
+
+
+GUARANTEES = ("auto", "at_least_once", "exactly_once")
+LOG_FORMATS = ("auto", "json", "console")
+SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+
+@dataclass(frozen=True)
+class Settings:
+    broker: str = field(default="kafka://127.0.0.1:9092",
+                        metadata={"doc": "Kafka bootstrap servers, `kafka://host:port[;host:port]` or `host:port`"})
+    app_id: str = field(default="orderhub", metadata={"doc": "Faust app id: consumer group and changelog topic prefix"})
+    topic_prefix: str = field(default="orderhub", metadata={"doc": "prefix of every topic name (`<prefix>.channel-orders`, ...)"})
+    partitions: int = field(default=4, metadata={"doc": "partitions of every topic orderhub creates; equal for all (co-partitioning)"})
+    replication: int = field(default=1, metadata={"doc": "replication factor of the topics orderhub creates"})
+    data_dir: Path = field(default=Path("./data"), metadata={"doc": "worker data dir (RocksDB tables); one per worker process"})
+    store: str = field(default="rocksdb://", metadata={"doc": "table store: `rocksdb://` (production) or `memory://`"})
+    processing_guarantee: str = field(default="auto", metadata={
+        "doc": "`exactly_once`, `at_least_once`, or `auto` = exactly_once when the broker supports transactions"})
+    web_host: str = field(default="127.0.0.1", metadata={"doc": "web server bind address"})
+    web_port: int = field(default=6066, metadata={"doc": "web server port"})
+    log_level: str = field(default="INFO", metadata={"doc": "DEBUG, INFO, WARNING, ERROR"})
+    log_format: str = field(default="auto", metadata={"doc": "`json`, `console`, or `auto` = console on a TTY, else JSON lines"})
+    default_warehouse: str = field(default="WH-DEFAULT", metadata={"doc": "warehouse for orders no rule routes elsewhere"})
+    default_carrier: str = field(default="SF", metadata={"doc": "carrier for orders no rule routes elsewhere"})
+    security_protocol: str = field(default="PLAINTEXT", metadata={"doc": "PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"})
+    sasl_mechanism: str = field(default="", metadata={"doc": "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"})
+    sasl_username: str = field(default="", metadata={"doc": "SASL user name"})
+    sasl_password: str = field(default="", repr=False, metadata={"doc": "SASL password (never logged)", "secret": True})
+    ssl_cafile: str = field(default="", metadata={"doc": "TLS CA bundle path"})
+    ssl_certfile: str = field(default="", metadata={"doc": "TLS client certificate path"})
+    ssl_keyfile: str = field(default="", metadata={"doc": "TLS client key path"})
+    session_timeout_s: int = field(default=10, metadata={
+        "doc": "consumer group session timeout; a dead worker's partitions move after this long "
+               "(the embedded broker also holds a new group's first join for half of it)"})
+    consumer_fetch_wait_ms: int = field(default=10, metadata={
+        "doc": "longest time a fetch waits for data (Faust hard-codes 1500 ms; lower = lower latency)"})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = "ORDERHUB_" + f.name.upper()
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif name in env:
+                values[f.name] = _convert(name, env[name], f.type)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.processing_guarantee not in GUARANTEES:
+            raise SettingsError(f"ORDERHUB_PROCESSING_GUARANTEE must be one of {', '.join(GUARANTEES)}, "
+                                f"not {self.processing_guarantee!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"ORDERHUB_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
+        if not 6 <= self.session_timeout_s <= 300:
+            raise SettingsError("ORDERHUB_SESSION_TIMEOUT_S must be between 6 and 300 (Kafka's group limits)")
+        if self.partitions < 1:
+            raise SettingsError("ORDERHUB_PARTITIONS must be at least 1")
+        if self.sasl_mechanism not in SASL_MECHANISMS:
+            raise SettingsError(f"ORDERHUB_SASL_MECHANISM must be one of {', '.join(m for m in SASL_MECHANISMS if m)}")
+        if self.store not in ("rocksdb://", "memory://"):
+            raise SettingsError("ORDERHUB_STORE must be rocksdb:// or memory://")
+        if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
+            raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """`host:port,host:port` for aiokafka."""
+        return ",".join(s.strip() for s in self.broker.removeprefix("kafka://").split(";") if s.strip())
+
+    @property
+    def broker_url(self) -> str:
+        """`kafka://host:port;host:port` for Faust."""
+        return "kafka://" + ";".join(self.bootstrap_servers.split(","))
+
+    def redacted(self) -> dict[str, object]:
+        """Settings for logs: secrets replaced by `***`."""
+        return {f.name: ("***" if f.metadata.get("secret") and getattr(self, f.name) else getattr(self, f.name))
+                for f in fields(self)}
+
+
+def _convert(name: str, raw: str, type_: object) -> object:
+    type_name = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    if type_name == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be an integer, not {raw!r}") from None
+    if type_name == "Path":
+        return Path(raw)
+    return raw
+
+
+def settings_table() -> str:
+    """The README's settings table (markdown)."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for f in fields(Settings):
+        default = f.default if not isinstance(f.default, Path) else str(f.default)
+        rows.append(f"| `ORDERHUB_{f.name.upper()}` | `{default}` | {f.metadata.get('doc', '')} |")
+    return "\n".join(rows)

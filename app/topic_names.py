@@ -1,0 +1,66 @@
+"""Topic names: the persisted contract. `<prefix>.<name>`; never rename casually."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicNames:
+    prefix: str = "orderhub"
+
+    def _t(self, name: str) -> str:
+        return f"{self.prefix}.{name}"
+
+    # inputs
+    @property
+    def channel_orders(self) -> str:
+        return self._t("channel-orders")
+
+    @property
+    def payments(self) -> str:
+        return self._t("payments")
+
+    @property
+    def wms_events(self) -> str:
+        return self._t("wms-events")
+
+    @property
+    def ops_commands(self) -> str:
+        return self._t("ops-commands")
+
+    # internal: channel orders and payments re-keyed by oli so one worker owns each order
+    @property
+    def order_inputs(self) -> str:
+        return self._t("order-inputs")
+
+    # outputs
+    @property
+    def order_events(self) -> str:
+        return self._t("order-events")
+
+    @property
+    def fulfillment_commands(self) -> str:
+        return self._t("fulfillment-commands")
+
+    @property
+    def audit(self) -> str:
+        return self._t("audit")
+
+    @property
+    def alerts(self) -> str:
+        return self._t("alerts")
+
+    @staticmethod
+    def dlq(topic: str) -> str:
+        return topic + DLQ_SUFFIX
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return (self.order_events, self.fulfillment_commands, self.audit, self.alerts)

@@ -1,0 +1,37 @@
+"""Faust wiring: every topic object. Names come from `TopicNames` (prefix + constant).
+
+All topics carry raw bytes: agents decode inside their loop, so a decode failure reaches
+their `except` and the DLQ keeps the original bytes.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from app.main import app, settings, topic_names
+
+#: DLQ entries embed the original bytes in base64, so they may exceed Kafka's 1 MB default.
+DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+
+
+def _topic(name: str, **config: str) -> faust.TopicT:
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw", partitions=settings.partitions,
+                     config=config or None)
+
+
+channel_orders_topic = _topic(topic_names.channel_orders)
+payments_topic = _topic(topic_names.payments)
+wms_events_topic = _topic(topic_names.wms_events)
+order_inputs_topic = _topic(topic_names.order_inputs)
+
+order_events_topic = _topic(topic_names.order_events)
+fulfillment_commands_topic = _topic(topic_names.fulfillment_commands)
+alerts_topic = _topic(topic_names.alerts)
+audit_topic = _topic(topic_names.audit)
+
+dlq_topics: dict[str, faust.TopicT] = {
+    name: _topic(topic_names.dlq(name), **{"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
+    for name in (topic_names.channel_orders, topic_names.payments, topic_names.wms_events,
+                 topic_names.order_inputs)
+}

@@ -1,0 +1,72 @@
+"""Faust wiring: run one stream worker (`orderhub worker`).
+
+Before the App is imported: resolve ``processing_guarantee=auto`` against the broker, and
+after an unclean stop under exactly_once drop the local RocksDB state so it is rebuilt
+from the committed changelog. (RocksDB is written before the Kafka transaction commits;
+an aborted transaction's writes would otherwise survive a crash. Kafka Streams wipes its
+state stores after an unclean EOS shutdown for the same reason.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from app.logs import configure_logging, get_logger
+from app.settings import Settings
+
+CLEAN_MARKER = ".clean-shutdown"
+log = get_logger("orderhub.worker")
+
+
+def resolve_guarantee(settings: Settings) -> str:
+    if settings.processing_guarantee != "auto":
+        return settings.processing_guarantee
+    from app.brokers import probe_transactions
+
+    return "exactly_once" if probe_transactions(settings.bootstrap_servers) else "at_least_once"
+
+
+def _drop_state_after_unclean_stop(tabledir: Path, marker: Path) -> bool:
+    had_marker = marker.exists()
+    marker.unlink(missing_ok=True)
+    if not had_marker and tabledir.exists() and any(tabledir.iterdir()):
+        shutil.rmtree(tabledir)
+        return True
+    return False
+
+
+def run_worker(settings: Settings, *, web: bool = True) -> int:
+    guarantee = resolve_guarantee(settings)
+    os.environ["ORDERHUB_PROCESSING_GUARANTEE"] = guarantee
+    configure_logging(settings.log_level, settings.log_format)
+
+    import faust
+
+    from app.main import app
+
+    marker = Path(app.conf.datadir) / CLEAN_MARKER
+    Path(app.conf.datadir).mkdir(parents=True, exist_ok=True)
+    if guarantee == "exactly_once" and _drop_state_after_unclean_stop(Path(app.conf.tabledir), marker):
+        log.warning("worker.state_dropped", reason="unclean stop under exactly_once; rebuilding from changelog")
+    else:
+        marker.unlink(missing_ok=True)
+
+    class Worker(faust.Worker):
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            configure_logging(settings.log_level, settings.log_format)
+
+    log.info("worker.starting", guarantee=guarantee, settings=settings.redacted())
+    if not web:
+        app.conf.web_enabled = False
+    worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    else:
+        code = 0
+    if code == 0:
+        marker.touch()
+    return code

@@ -1,0 +1,1 @@
+"""Faust wiring: table declarations only (name, key/value types, help)."""
