@@ -2,28 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from agents.wiring import dead_letter, log, send
 from app import codec
 from app.channels import default_registry
-from app.domain.errors import OrderhubError
-from app.main import app
+from app.main import app, commit_gate
 from app.topics import channel_orders_topic, order_inputs_topic
-from agents.wiring import dead_letter, log
 
 registry = default_registry()
+
+
+async def ingest(event: Any) -> None:
+    try:
+        envelope = codec.decode_envelope(event.value)
+        order = registry.get(envelope.channel).adapt(envelope.payload, shop_id=envelope.shop_id)
+    except Exception as exc:  # expected (OrderhubError) or an adapter bug: either way the DLQ keeps it
+        await dead_letter(event, exc, stage="ingest")
+        return
+    await send(order_inputs_topic, order.oli.encode(), codec.encode_order_input(order=order), event)
+    log.debug("order.ingested", oli=order.oli, stage="ingest", channel_status=order.channel_status)
 
 
 @app.agent(channel_orders_topic, name="ingest-channel-orders")
 async def ingest_channel_orders(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        try:
-            envelope = codec.decode_envelope(event.value)
-            order = registry.get(envelope.channel).adapt(envelope.payload, shop_id=envelope.shop_id)
-        except OrderhubError as exc:
-            await dead_letter(event, exc, stage="ingest")
-            continue
-        except Exception as exc:  # an adapter bug must not stop the stream or lose the message
-            await dead_letter(event, exc, stage="ingest")
-            continue
-        await order_inputs_topic.send(key=order.oli.encode(), value=codec.encode_order_input(order=order))
-        log.debug("order.ingested", oli=order.oli, stage="ingest", channel=order.channel,
-                  channel_status=order.channel_status)
+        async with commit_gate.processing(event):
+            await ingest(event)

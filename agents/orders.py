@@ -8,14 +8,15 @@ the input is processed again and the command goes out again with the same comman
 
 from __future__ import annotations
 
+from typing import Any
+
+from agents.wiring import dead_letter, log, publish, utcnow
 from app import codec
 from app.domain import transitions
-from app.domain.errors import OrderhubError
 from app.domain.identity import make_oli
 from app.domain.model import Order
-from app.main import app, settings
+from app.main import app, commit_gate, settings
 from app.topics import order_inputs_topic, wms_events_topic
-from agents.wiring import dead_letter, log, publish, utcnow
 from tables.orders import orders_table, pending_payments_table
 
 routing = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
@@ -46,31 +47,32 @@ def _decide(topic: str, value: bytes | None) -> tuple[str, transitions.Decision]
         codec.decode_payments(pending_payments_table.get(key)), now, routing)
 
 
+async def process(event: Any) -> None:
+    topic = event.message.topic
+    stage = "wms" if topic == WMS_TOPIC else "route"
+    try:
+        oli, decision = _decide(topic, event.value)
+    except Exception as exc:  # bad data (OrderhubError) or a bug: dead-letter, never stop
+        await dead_letter(event, exc, stage=stage)
+        return
+    if not decision.changed:
+        log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
+        return
+    await publish(decision, event)
+    key = oli.encode()
+    if decision.order is not None:
+        orders_table[key] = codec.encode(decision.order)
+    if decision.pending is not None:
+        if decision.pending:
+            pending_payments_table[key] = codec.encode(decision.pending)
+        elif key in pending_payments_table:
+            del pending_payments_table[key]
+    log.debug("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
+              version=decision.order.version if decision.order else None, commands=len(decision.commands))
+
+
 @app.agent(order_and_wms_topic, name="process-orders")
 async def process_orders(stream):  # type: ignore[no-untyped-def]
     async for event in stream.events():
-        topic = event.message.topic
-        stage = "wms" if topic == WMS_TOPIC else "route"
-        try:
-            oli, decision = _decide(topic, event.value)
-        except OrderhubError as exc:
-            await dead_letter(event, exc, stage=stage)
-            continue
-        except Exception as exc:
-            await dead_letter(event, exc, stage=stage)
-            continue
-        if not decision.changed:
-            log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
-            continue
-        await publish(decision)
-        key = oli.encode()
-        if decision.order is not None:
-            orders_table[key] = codec.encode(decision.order)
-        if decision.pending is not None:
-            if decision.pending:
-                pending_payments_table[key] = codec.encode(decision.pending)
-            elif key in pending_payments_table:
-                del pending_payments_table[key]
-        log.debug("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
-                  version=decision.order.version if decision.order else None,
-                  commands=len(decision.commands))
+        async with commit_gate.processing(event):
+            await process(event)

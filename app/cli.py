@@ -45,8 +45,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if args.orders < 1:
         raise UsageError("orderhub demo: --orders must be at least 1")
+    if args.rate <= 0:
+        raise UsageError("orderhub demo: --rate must be positive")
     return run_demo(DemoOptions(orders=args.orders, broker=args.broker, seed=args.seed,
-                                timeout_s=args.timeout, partitions=args.partitions))
+                                timeout_s=args.timeout, partitions=args.partitions, rate=args.rate))
 
 
 def _cmd_channels(args: argparse.Namespace) -> int:
@@ -84,9 +86,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "generated orders, payments and WMS acks, wait until all are "
                                    "processed and print a summary; the last line is JSON.")
     p.add_argument("--orders", type=int, default=2000, help="orders to generate (default 2000)")
-    p.add_argument("--broker", help="use this broker (host:port) instead of starting one")
+    p.add_argument("--broker", help="host:port of a running broker, or `kafka` / `embedded` to start one "
+                                    "(default: the embedded broker)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
+    p.add_argument("--rate", type=float, default=400.0, help="orders sent per second (default 400)")
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
     p.set_defaults(func=_cmd_demo)
 

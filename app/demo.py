@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -230,15 +229,20 @@ def _settled(seen: Observed, paid: set[str], cancelled: set[str], all_olis: set[
 
 
 def run_demo(opts: DemoOptions) -> int:
-    from app.brokers import parse_broker_spec, start_embedded
+    from app.brokers import parse_broker_spec, start_broker, start_embedded
 
     broker = None
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
     prefix = f"demo-{uuid.uuid4().hex[:8]}"
     names = TopicNames(prefix)
-    if opts.broker:
-        bootstrap = parse_broker_spec(opts.broker).bootstrap
+    spec = parse_broker_spec(opts.broker) if opts.broker else None
+    if spec is not None and spec.bootstrap:
+        bootstrap = spec.bootstrap
         print(f"using broker {bootstrap}", file=sys.stderr)
+    elif spec is not None:
+        print(f"starting a {spec.kind} broker ...", file=sys.stderr)
+        broker = start_broker(spec.kind)
+        bootstrap = broker.bootstrap
     else:
         print("starting the embedded broker ...", file=sys.stderr)
         broker = start_embedded()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -81,7 +81,7 @@ def generate(n: int, *, seed: int = 7, start: datetime | None = None, shops: int
              duplicate_share: float = 0.10) -> list[OrderStory]:
     """`n` order stories: ~85% paid, ~5% cancelled before payment, ~10% left unpaid."""
     rng = random.Random(seed)
-    start = start or datetime(2026, 11, 11, 0, 0, tzinfo=timezone.utc)
+    start = start or datetime(2026, 11, 11, 0, 0, tzinfo=UTC)
     stories = []
     for i in range(n):
         channel = "tmall" if i % 4 == 3 else "taobao"
@@ -139,16 +139,17 @@ def replace_at(send: Send, at: float) -> Send:
 def poison_messages() -> list[tuple[str, bytes, bytes]]:
     """(kind, key, value) messages that must end on a DLQ, each for a different reason."""
     rng = random.Random(1)
-    when = datetime(2026, 11, 11, 2, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)
     good_trade = _trade(rng, "1", "NO_SUCH_STATUS", when, when, None, [("T恤", 9900, 1, 250)],
                         PROVINCES[0])
     return [
         ("channel_order", b"garbage", bytes(random.Random(1).getrandbits(8) for _ in range(1_000_000))),
         ("channel_order", b"bad-utf8", b'{"channel": "taobao", "shop_id": "\xff\xfe"}'),
-        ("channel_order", b"wrong-shape", b'{"channel": "taobao", "payload": "not an object"}'),
+        ("channel_order", b"wrong-shape", orjson.dumps(
+            {"channel": "taobao", "shop_id": "s", "received_at": "2026-11-11T00:00:00+00:00", "payload": "n/a"})),
         ("channel_order", b"unknown-channel", orjson.dumps(
             {"channel": "myspace", "shop_id": "s", "received_at": "2026-11-11T00:00:00+00:00", "payload": {}})),
         ("channel_order", b"unknown-status", orjson.dumps(
             {"channel": "taobao", "shop_id": "s", "received_at": "2026-11-11T00:00:00+00:00",
-             "payload": {"trade": good_trade}})),
+             "payload": {"trade_fullinfo_get_response": {"trade": good_trade}}})),
     ]

@@ -10,7 +10,7 @@ attempts + 1. `first_failed_at` travels in the `orderhub-first-failed-at` header
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -35,7 +35,7 @@ def error_type(exc: BaseException) -> str:
 
 def dlq_entry(*, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
               headers: Any, exc: BaseException, stage: str, now: datetime | None = None) -> dict[str, Any]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     replays = int(_header(headers, REPLAYS_HEADER) or 0)
     items = headers.items() if isinstance(headers, dict) else (headers or ())
     return {

@@ -10,7 +10,7 @@ import ssl
 
 import faust
 
-from app.faust_tuning import set_consumer_fetch_wait
+from app.faust_tuning import CommitGate, install_commit_gate, set_consumer_fetch_wait
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -62,3 +62,5 @@ def create_app(settings: Settings) -> faust.App:
 settings = Settings.from_env()
 topic_names = TopicNames(settings.topic_prefix)
 app = create_app(settings)
+commit_gate = CommitGate()
+install_commit_gate(commit_gate)

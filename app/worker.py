@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 from pathlib import Path
+
 from app.logs import configure_logging, get_logger
 from app.settings import Settings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 SCHEMA_VERSION = 1
@@ -77,7 +77,7 @@ def utc(dt: datetime) -> datetime:
     """Normalise an aware datetime to UTC; naive datetimes are refused (no guessing)."""
     if dt.tzinfo is None:
         raise ValueError(f"naive datetime {dt.isoformat()} has no UTC offset")
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def parse_time(value: str | None) -> datetime | None:

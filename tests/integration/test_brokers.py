@@ -34,7 +34,7 @@ async def _consume(
     until: int,
     isolation_level: str = "read_uncommitted",
     group: bool = True,
-    timeout: float = 30.0,
+    timeout_s: float = 30.0,
     settle: float = 0.0,
 ) -> list[bytes]:
     """Read *topic* from the beginning until *until* values arrived (then *settle* more seconds)."""
@@ -51,7 +51,7 @@ async def _consume(
     values: list[bytes] = []
     try:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + timeout_s
         while len(values) < until and loop.time() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for records in batches.values():
@@ -88,9 +88,9 @@ async def test_supports_transactions_flag_matches_probe(broker) -> None:
     assert await probe_transactions_async(broker.bootstrap) is broker.supports_transactions
 
 
+@pytest.mark.kafka_only
 async def test_read_committed_hides_aborted_transaction(broker) -> None:
-    if not broker.supports_transactions:
-        pytest.skip(f"the {broker.kind} broker at {broker.bootstrap} does not support transactions")
+    assert broker.supports_transactions, f"the {broker.kind} broker at {broker.bootstrap} has no transactions"
     topic = _topic("txn")
     await _create_topic(broker.bootstrap, topic)
     aborted = [f"aborted-{i}".encode() for i in range(5)]
@@ -116,7 +116,12 @@ async def test_read_committed_hides_aborted_transaction(broker) -> None:
         await producer.stop()
 
     seen_committed = await _consume(
-        broker.bootstrap, topic, until=len(committed), isolation_level="read_committed", group=False, settle=1.0
+        broker.bootstrap,
+        topic,
+        until=len(committed),
+        isolation_level="read_committed",
+        group=False,
+        settle=1.0,
     )
     assert seen_committed == committed
 

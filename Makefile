@@ -1,0 +1,43 @@
+# orderhub — `make demo` runs the pipeline on the embedded broker; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-unit test-embedded test-kafka lint broker-embedded broker-kafka clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/orderhub demo
+
+# Unit tests, then the integration tests on the embedded broker (at-least-once) and on
+# Apache Kafka from Maven Central jars (exactly_once). The harness starts both brokers.
+test: test-unit test-embedded test-kafka
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests/unit
+
+test-embedded: $(STAMP)
+	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest tests/integration -m "integration and not kafka_only"
+
+test-kafka: $(STAMP)
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m integration
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app agents tables tests
+
+broker-embedded: $(STAMP)
+	$(VENV)/bin/orderhub broker --kind embedded --port 9092
+
+broker-kafka: $(STAMP)
+	$(VENV)/bin/orderhub broker --kind kafka --port 9092
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis data *.egg-info

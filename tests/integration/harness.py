@@ -1,0 +1,127 @@
+"""Integration harness: a per-test topic prefix, worker subprocesses, produce and collect."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from app.admin import all_topics, ensure_topics
+from app.demo import start_worker, wait_ready
+from app.topic_names import TopicNames
+
+PARTITIONS = 4
+
+
+class Pipeline:
+    """One isolated orderhub deployment on a shared broker: its own prefix, group and data dirs."""
+
+    def __init__(self, bootstrap: str, tmp: Path) -> None:
+        self.bootstrap = bootstrap
+        self.tmp = tmp
+        self.prefix = f"it-{uuid.uuid4().hex[:10]}"
+        self.names = TopicNames(self.prefix)
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.log_path = tmp / "worker.log"
+
+    async def create_topics(self) -> None:
+        await ensure_topics(self.bootstrap, all_topics(self.names), partitions=PARTITIONS)
+
+    def env(self, data_dir: Path) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "ORDERHUB_BROKER": self.bootstrap, "ORDERHUB_TOPIC_PREFIX": self.prefix,
+            "ORDERHUB_APP_ID": self.prefix, "ORDERHUB_DATA_DIR": str(data_dir),
+            "ORDERHUB_PARTITIONS": str(PARTITIONS), "ORDERHUB_LOG_FORMAT": "json",
+            "ORDERHUB_LOG_LEVEL": "INFO", "ORDERHUB_SESSION_TIMEOUT_S": "6",
+            "ORDERHUB_PROCESSING_GUARANTEE": "auto",
+        })
+        return env
+
+    def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
+        data_dir = self.tmp / name
+        data_dir.mkdir(exist_ok=True)
+        (data_dir / "ready").unlink(missing_ok=True)
+        proc = start_worker(self.env(data_dir), self.log_path)
+        wait_ready(proc, data_dir, self.log_path, timeout=120)
+        self.workers.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> int:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def stop_all(self) -> None:
+        for proc in self.workers:
+            self.stop(proc)
+
+    def log_tail(self, n: int = 40) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    async def produce(self, messages: Iterable[tuple[str, bytes | None, bytes]], *, pace_s: float = 0.0) -> int:
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5,
+                                    max_request_size=8 * 1024 * 1024)
+        await producer.start()
+        count = 0
+        try:
+            for topic, key, value in messages:
+                await producer.send(topic, key=key, value=value)
+                count += 1
+                if pace_s:
+                    await asyncio.sleep(pace_s)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        return count
+
+    async def collect(self, topic: str, *, until: Callable[[list[dict[str, Any]]], bool],
+                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True) -> list[dict[str, Any]]:
+        """Read `topic` from the start (read_committed) until `until(records)` holds, then `settle` more
+        seconds so that a late duplicate would be seen too. Fails with what it has on timeout."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+                                    isolation_level="read_committed", enable_auto_commit=False,
+                                    fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
+        await consumer.start()
+        records: list[dict[str, Any]] = []
+        try:
+            consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+            await consumer.seek_to_beginning()
+            deadline = time.monotonic() + timeout
+            done_at: float | None = None
+            while True:
+                batch = await consumer.getmany(timeout_ms=200)
+                for recs in batch.values():
+                    records.extend(orjson.loads(r.value) for r in recs)
+                now = time.monotonic()
+                if done_at is None and until(records):
+                    done_at = now
+                if done_at is not None and now - done_at >= settle:
+                    return records
+                if now > deadline:
+                    if not strict:
+                        return records
+                    raise AssertionError(f"timed out after {timeout:.0f} s on {topic} with {len(records)} "
+                                         f"records; worker log tail:\n{self.log_tail()}")
+        finally:
+            await consumer.stop()
