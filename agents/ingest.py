@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.wiring import dead_letter, log, send
+from agents.wiring import consume, dead_letter, log, send
 from app import codec
 from app.channels import default_registry
-from app.main import app, commit_gate
+from app.main import app
 from app.topics import channel_orders_topic, order_inputs_topic
 
 registry = default_registry()
@@ -26,6 +26,4 @@ async def ingest(event: Any) -> None:
 
 @app.agent(channel_orders_topic, name="ingest-channel-orders")
 async def ingest_channel_orders(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        async with commit_gate.processing(event):
-            await ingest(event)
+    await consume(stream, ingest)

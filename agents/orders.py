@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.wiring import dead_letter, log, publish, utcnow
+from agents.wiring import consume, dead_letter, log, publish, utcnow
 from app import codec
 from app.domain import transitions
 from app.domain.identity import make_oli
 from app.domain.model import Order
-from app.main import app, commit_gate, settings
+from app.main import app, settings
 from app.topics import order_inputs_topic, wms_events_topic
 from tables.orders import orders_table, pending_payments_table
 
@@ -73,6 +73,4 @@ async def process(event: Any) -> None:
 
 @app.agent(order_and_wms_topic, name="process-orders")
 async def process_orders(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        async with commit_gate.processing(event):
-            await process(event)
+    await consume(stream, process)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.wiring import dead_letter, log, send
+from agents.wiring import consume, dead_letter, log, send
 from app import codec
 from app.domain.errors import ValidationError
 from app.domain.identity import make_oli
-from app.main import app, commit_gate
+from app.main import app
 from app.topics import order_inputs_topic, payments_topic
 
 
@@ -28,6 +28,4 @@ async def key_payment(event: Any) -> None:
 
 @app.agent(payments_topic, name="key-payments")
 async def key_payments(stream):  # type: ignore[no-untyped-def]
-    async for event in stream.events():
-        async with commit_gate.processing(event):
-            await key_payment(event)
+    await consume(stream, key_payment)

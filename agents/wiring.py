@@ -12,6 +12,7 @@ partition's transactional id explicitly.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from app import codec
@@ -19,7 +20,7 @@ from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
-from app.main import app
+from app.main import app, commit_gate
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
 log = get_logger("orderhub.agents")
@@ -27,6 +28,25 @@ log = get_logger("orderhub.agents")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None:
+    """Run `handle` on each event, one at a time, inside the commit gate.
+
+    `handle` dead-letters what it cannot process. Anything that still escapes (the broker
+    refused an output, the DLQ itself failed) stops the worker instead of letting Faust
+    restart the agent and skip the offset (faust-streaming#315): after a restart the
+    event is processed again from the last commit, so nothing is lost.
+    """
+    async for event in stream.events():
+        try:
+            async with commit_gate.processing(event):
+                await handle(event)
+        except Exception as exc:
+            log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
+                         offset=event.message.offset, error=repr(exc), exc_info=True)
+            await app.crash(exc)
+            raise
 
 
 async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:

@@ -1,7 +1,8 @@
 """Faust wiring: the one place that adjusts Faust internals that have no setting.
 
-1. The consumer's fetch wait (below). 2. `CommitGate`: exactly_once commits only between
-events (further below).
+1. The consumer's fetch wait. 2. `CommitGate`: exactly_once commits only between events,
+with the table changelog in the same transaction. 3. Offset-gap accounting that could
+commit past a message not yet processed.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -35,15 +36,23 @@ def set_consumer_fetch_wait(ms: int) -> None:
 
 
 class CommitGate:
-    """Lets Kafka transactions commit only between events, never in the middle of one.
+    """Exactly-once commits that line up with events, whatever Faust's offset bookkeeping says.
 
-    Faust commits its transactions on a timer (faust/transport/consumer.py
-    `TransactionManager.commit`) with the offsets of the events acked so far. An event
-    whose outputs were already sent but which is not acked yet has its outputs committed
-    without its offset: after a crash it is processed again and its outputs appear twice
-    to read_committed consumers (faust-streaming#517). Agents hold the gate while they
-    process an event and ack it before leaving; the commit waits until no event is in
-    flight and holds new ones back while it runs (writer preference, so it cannot starve).
+    Three Faust behaviours break exactly_once as shipped (faust/transport/consumer.py):
+    - commits run on a timer with the offsets acked so far, so an event whose outputs were
+      sent but which was not acked yet has its outputs committed without its offset; after
+      a crash it is processed again and read_committed consumers see it twice
+      (faust-streaming#517);
+    - table changelog records wait in a buffer (`Topic.send_soon`) and can join the *next*
+      transaction, so a crash can keep an event's command but lose the state change;
+    - a transaction is committed only when Faust finds a new offset for its partition;
+      its gap bookkeeping (transaction markers leave holes in the offsets) can stall that
+      for good, the open transaction then times out and is aborted while the live state
+      keeps its writes: events are lost.
+    So agents hold the gate while they process an event; the commit waits until no event
+    is in flight, holds new ones back (writer preference, so it cannot starve), drains the
+    changelog buffer, and commits for each partition the offset after the last event
+    processed there.
     """
 
     def __init__(self) -> None:
@@ -52,6 +61,7 @@ class CommitGate:
         self._idle.set()
         self._open = asyncio.Event()
         self._open.set()
+        self.last_processed: dict[Any, int] = {}
 
     @contextlib.asynccontextmanager
     async def processing(self, event: Any) -> AsyncIterator[None]:
@@ -60,8 +70,10 @@ class CommitGate:
         self._idle.clear()
         try:
             yield
-        finally:
+            message = event.message
+            self.last_processed[message.tp] = message.offset
             event.ack()
+        finally:
             self._active -= 1
             if self._active == 0:
                 self._idle.set()
@@ -75,15 +87,64 @@ class CommitGate:
         finally:
             self._open.set()
 
+    def next_offset(self, tp: Any, committed: int | None) -> int | None:
+        last = self.last_processed.get(tp)
+        if last is None or (committed is not None and last + 1 <= committed):
+            return None
+        return last + 1
+
 
 def install_commit_gate(gate: CommitGate) -> None:
-    from faust.transport.consumer import TransactionManager
+    from faust.transport.consumer import Consumer, TransactionManager
 
-    original = getattr(TransactionManager, "_orderhub_original_commit", None) or TransactionManager.commit
+    if getattr(TransactionManager, "_orderhub_gated", False):
+        return
+    original_commit = TransactionManager.commit
+    original_new_offset = Consumer._new_offset
 
     async def commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
         async with gate.exclusive():
-            return await original(self, offsets, start_new_transaction)
+            await self.app.producer.buffer.flush()
+            consumer = self.app.consumer
+            fresh = {tp: off for tp in offsets
+                     if (off := gate.next_offset(tp, consumer._committed_offset[tp])) is not None}
+            exact = {**offsets, **fresh}
+            return await original_commit(self, exact, start_new_transaction)
 
-    TransactionManager._orderhub_original_commit = original  # type: ignore[attr-defined]
+    def _new_offset(self: Any, tp: Any) -> int | None:
+        if tp not in gate.last_processed:
+            return original_new_offset(self, tp)
+        new = gate.next_offset(tp, self._committed_offset[tp])
+        acked = self._acked[tp]
+        if acked:  # the ack list is only bookkeeping now: trim what the gate has covered
+            done = gate.last_processed[tp]
+            self._acked_index[tp].difference_update(o for o in acked if o <= done)
+            acked[:] = [o for o in acked if o > done]
+        return new
+
     TransactionManager.commit = commit  # type: ignore[method-assign]
+    Consumer._new_offset = _new_offset  # type: ignore[method-assign]
+    TransactionManager._orderhub_gated = True  # type: ignore[attr-defined]
+
+
+def fix_gap_accounting() -> None:
+    """Stop Faust from counting the next unprocessed message as part of an offset gap.
+
+    When the consumer sees offsets jump (transaction markers under exactly_once, or
+    compaction), Faust records the gap as already acked so commits can pass it. Its call
+    site passes the offset of the message just fetched as the gap's inclusive end
+    (faust/transport/consumer.py, `_add_gap(tp, r_offset + 1, offset)`), so that message
+    counts as acked before it is processed; a commit then can move past it and a crash
+    loses it. We end the gap one offset earlier.
+    """
+    from faust.transport.consumer import Consumer
+
+    if getattr(Consumer, "_orderhub_gap_fixed", False):
+        return
+    original = Consumer._add_gap
+
+    async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+        await original(self, tp, offset_from, offset_to - 1)
+
+    Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    Consumer._orderhub_gap_fixed = True  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ import ssl
 
 import faust
 
-from app.faust_tuning import CommitGate, install_commit_gate, set_consumer_fetch_wait
+from app.faust_tuning import CommitGate, fix_gap_accounting, install_commit_gate, set_consumer_fetch_wait
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -47,7 +47,10 @@ def create_app(settings: Settings) -> faust.App:
         broker_commit_interval=1.0,
         broker_session_timeout=float(settings.session_timeout_s),
         broker_heartbeat_interval=max(1.0, settings.session_timeout_s / 5),
-        stream_wait_empty=False,
+        # On a rebalance, finish the events in flight and commit before partitions move:
+        # under exactly_once an uncommitted transaction would be aborted while its table
+        # writes stay in the live RocksDB state, so its events would be skipped on replay.
+        stream_wait_empty=True,
         producer_max_request_size=8 * 1024 * 1024,  # DLQ entries of large poison messages
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -64,3 +67,4 @@ topic_names = TopicNames(settings.topic_prefix)
 app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
+fix_gap_accounting()

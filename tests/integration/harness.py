@@ -125,3 +125,41 @@ class Pipeline:
                                          f"records; worker log tail:\n{self.log_tail()}")
         finally:
             await consumer.stop()
+
+
+async def diagnose(p: Pipeline, olis: set[str]) -> str:
+    """Where did these orders stop? Committed offsets vs log end, and what each topic holds for them."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    lines = []
+    admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level="read_committed")
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(p.prefix)
+        tps = [TopicPartition(t, i) for t in (p.names.channel_orders, p.names.payments, p.names.order_inputs)
+               for i in range(PARTITIONS)]
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:
+            meta = committed.get(tp)
+            lines.append(f"{tp.topic}[{tp.partition}] committed={meta.offset if meta else None} end={ends[tp]}")
+    finally:
+        await consumer.stop()
+        await admin.close()
+    for topic in (p.names.order_inputs, p.names.order_events):
+        recs = await p.collect(topic, until=lambda r: False, timeout=5, settle=0, strict=False)
+        hits = [r for r in recs if (r.get("oli") or (r.get("order") or r.get("payment") or {}).get("oli")
+                                    or "") in olis or _oli_of(r) in olis]
+        lines.append(f"{topic}: {len(recs)} records, {len(hits)} for these orders: "
+                     + "; ".join(sorted({str(h.get('type') or h.get('kind')) for h in hits})))
+    return "\n".join(lines)
+
+
+def _oli_of(record: dict[str, Any]) -> str:
+    from app.domain.identity import make_oli
+
+    item = record.get("order") or record.get("payment")
+    if record.get("kind") == "payment" and item:
+        return make_oli(item["channel"], item["shop_id"], item["external_id"])
+    return (item or record).get("oli", "")
