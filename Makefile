@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-embedded test-kafka lint broker-embedded broker-kafka clean
+.PHONY: install demo test test-unit test-embedded test-kafka test-chaos lint broker-embedded broker-kafka clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ test-embedded: $(STAMP)
 	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest tests/integration -m "integration and not kafka_only"
 
 test-kafka: $(STAMP)
-	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m integration
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m "integration and not chaos"
+
+# kill -9 workers mid-stream on Apache Kafka with exactly_once (known to fail intermittently)
+test-chaos: $(STAMP)
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m chaos
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app agents tables tests

@@ -19,7 +19,7 @@ async def key_payment(event: Any) -> None:
             oli = make_oli(payment.channel, payment.shop_id, payment.external_id)
         except ValueError as exc:
             raise ValidationError(f"payment: {exc}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage="payments")
         return
     await send(order_inputs_topic, oli.encode(), codec.encode_order_input(payment=payment), event)

@@ -11,8 +11,8 @@ partition's transactional id explicitly.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from app import codec

@@ -7,17 +7,49 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from app.settings import Settings
 from app.topic_names import TopicNames
+
+#: DLQ entries embed the original bytes in base64, so they may exceed Kafka's 1 MB default.
+DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 def all_topics(names: TopicNames) -> list[str]:
     return [*names.inputs, *names.outputs, *(names.dlq(t) for t in names.inputs)]
 
 
+def client_security(settings: Settings) -> dict[str, object]:
+    """The security arguments aiokafka clients need for the configured cluster."""
+    import ssl
+
+    kwargs: dict[str, object] = {"security_protocol": settings.security_protocol}
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+        if settings.ssl_certfile:
+            context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile or None)
+        kwargs["ssl_context"] = context
+    if settings.sasl_mechanism:
+        kwargs.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,
+                      sasl_plain_password=settings.sasl_password)
+    return kwargs
+
+
+async def ensure_orderhub_topics(settings: Settings) -> None:
+    """Every topic orderhub reads or writes, with one partition count (DLQs allow large entries)."""
+    names = TopicNames(settings.topic_prefix)
+    security = client_security(settings)
+    await ensure_topics(settings.bootstrap_servers, [*names.inputs, *names.outputs],
+                        partitions=settings.partitions, replication=settings.replication, **security)
+    await ensure_topics(settings.bootstrap_servers, [names.dlq(t) for t in names.inputs],
+                        partitions=settings.partitions, replication=settings.replication,
+                        config={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}, **security)
+
+
 async def ensure_topics(bootstrap: str, topics: Iterable[str], *, partitions: int,
-                        replication: int = 1, config: dict[str, str] | None = None) -> None:
+                        replication: int = 1, config: dict[str, str] | None = None,
+                        **client: object) -> None:
     """Create the topics that do not exist yet (existing ones are left as they are)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000, **client)  # type: ignore[arg-type]
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -19,19 +19,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
     from app.settings import Settings
     from app.worker import run_worker
 
-    overrides: dict[str, object] = {}
-    if args.broker:
-        overrides["broker"] = args.broker
-    if args.web_port is not None:
-        overrides["web_port"] = args.web_port
-    if args.data_dir:
-        from pathlib import Path
-
-        overrides["data_dir"] = Path(args.data_dir)
-    return run_worker(Settings.from_env(**overrides), web=not args.without_web)
+    # The flags become the environment the Faust app is built from (app/main.py).
+    for flag, name in (("broker", "BROKER"), ("web_port", "WEB_PORT"), ("data_dir", "DATA_DIR")):
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[f"ORDERHUB_{name}"] = str(value)
+    return run_worker(Settings.from_env(), web=not args.without_web)
 
 
 def _cmd_broker(args: argparse.Namespace) -> int:

@@ -165,7 +165,7 @@ async def _drive(opts: DemoOptions, bootstrap: str, names: TopicNames) -> dict[s
         timeline = sorted(((i / opts.rate + send.at, i, send) for i, story in enumerate(stories)
                            for send in story.sends), key=lambda x: (x[0], x[1]))
         t0 = time.monotonic()
-        for kind, key, value in poison:
+        for _kind, key, value in poison:
             await producer.send(names.channel_orders, key=key, value=value)
         bar = tqdm(total=len(all_olis), desc="orders settled", unit="order", file=sys.stderr,
                    dynamic_ncols=True, mininterval=0.5)

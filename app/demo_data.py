@@ -96,7 +96,9 @@ def generate(n: int, *, seed: int = 7, start: datetime | None = None, shops: int
         fate = "paid" if roll < 0.85 else "cancelled" if roll < 0.90 else "unpaid"
         story = OrderStory(oli=oli, fate=fate)
 
-        def envelope(status: str, modified: datetime, pay_time: datetime | None) -> bytes:
+        def envelope(status: str, modified: datetime, pay_time: datetime | None, *, tid: str = tid,
+                     created: datetime = created, lines: list[Any] = lines, place: tuple[str, ...] = place,
+                     channel: str = channel, shop_id: str = shop_id) -> bytes:
             trade = _trade(rng, tid, status, created, modified, pay_time, lines, place)
             return orjson.dumps({"channel": channel, "shop_id": shop_id, "received_at": modified.isoformat(),
                                  "payload": {"trade_fullinfo_get_response": {"trade": trade}}})

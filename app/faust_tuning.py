@@ -109,7 +109,13 @@ def install_commit_gate(gate: CommitGate) -> None:
             fresh = {tp: off for tp in offsets
                      if (off := gate.next_offset(tp, consumer._committed_offset[tp])) is not None}
             exact = {**offsets, **fresh}
-            return await original_commit(self, exact, start_new_transaction)
+            try:
+                return await original_commit(self, exact, start_new_transaction)
+            except Exception as exc:
+                # The transaction's outcome is unknown; continuing would commit later
+                # offsets over lost outputs. Stop: a restart rebuilds state from Kafka.
+                await self.app.crash(exc)
+                raise
 
     def _new_offset(self: Any, tp: Any) -> int | None:
         if tp not in gate.last_processed:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import faust
 
+from app.admin import DLQ_MAX_MESSAGE_BYTES
 from app.main import app, settings, topic_names
-
-#: DLQ entries embed the original bytes in base64, so they may exceed Kafka's 1 MB default.
-DLQ_MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
 
 def _topic(name: str, **config: str) -> faust.TopicT:

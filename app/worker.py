@@ -29,6 +29,30 @@ def resolve_guarantee(settings: Settings) -> str:
     return "exactly_once" if probe_transactions(settings.bootstrap_servers) else "at_least_once"
 
 
+async def _wait_for_group_coordinator(bootstrap: str, group: str, timeout_s: float = 60.0) -> None:
+    """On a fresh cluster the offsets topic is created on first use; the first transactional
+    offset commit can then fail. Ask for the group's coordinator until one answers."""
+    import asyncio
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            try:
+                await admin.describe_consumer_groups([group])
+                return
+            except Exception:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
 def _drop_state_after_unclean_stop(tabledir: Path, marker: Path) -> bool:
     had_marker = marker.exists()
     marker.unlink(missing_ok=True)
@@ -49,6 +73,13 @@ def run_worker(settings: Settings, *, web: bool = True) -> int:
 
     marker = Path(app.conf.datadir) / CLEAN_MARKER
     Path(app.conf.datadir).mkdir(parents=True, exist_ok=True)
+    import asyncio
+
+    from app.admin import ensure_orderhub_topics
+
+    asyncio.run(ensure_orderhub_topics(settings))
+    if guarantee == "exactly_once":
+        asyncio.run(_wait_for_group_coordinator(settings.bootstrap_servers, settings.app_id))
     if guarantee == "exactly_once" and _drop_state_after_unclean_stop(Path(app.conf.tabledir), marker):
         log.warning("worker.state_dropped", reason="unclean stop under exactly_once; rebuilding from changelog")
     else:

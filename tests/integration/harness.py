@@ -96,7 +96,7 @@ class Pipeline:
         return count
 
     async def collect(self, topic: str, *, until: Callable[[list[dict[str, Any]]], bool],
-                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True) -> list[dict[str, Any]]:
+                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True) -> list[dict[str, Any]]:  # noqa: ASYNC109
         """Read `topic` from the start (read_committed) until `until(records)` holds, then `settle` more
         seconds so that a late duplicate would be seen too. Fails with what it has on timeout."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",

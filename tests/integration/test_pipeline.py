@@ -47,7 +47,7 @@ async def test_poison_messages_go_to_dlq_with_reasons_and_neighbours_are_process
     poison = poison_messages()
     good = _messages(pipeline, stories)
     mixed: list[tuple[str, bytes | None, bytes]] = []
-    for i, (kind, key, value) in enumerate(poison):  # poison between valid messages
+    for i, (_kind, key, value) in enumerate(poison):  # poison between valid messages
         mixed += good[i * 10:(i + 1) * 10] + [(pipeline.names.channel_orders, key, value)]
     mixed += good[len(poison) * 10:]
     mixed.append((pipeline.names.payments, b"bad-payment", b'{"payment_id": "x"}'))

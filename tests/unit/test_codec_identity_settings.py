@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -63,7 +63,7 @@ def test_payment_and_wms_decoding() -> None:
     p = codec.decode_payment(orjson.dumps({"payment_id": "p", "channel": "taobao", "shop_id": 7,
                                            "external_id": 1, "amount": 100, "currency": "CNY",
                                            "paid_at": "2026-11-11T10:00:00+08:00"}))
-    assert p.shop_id == "7" and p.paid_at == datetime(2026, 11, 11, 2, tzinfo=timezone.utc)
+    assert p.shop_id == "7" and p.paid_at == datetime(2026, 11, 11, 2, tzinfo=UTC)
     with pytest.raises(ValidationError, match="amount"):
         codec.decode_payment(orjson.dumps({"payment_id": "p", "channel": "t", "shop_id": "s",
                                            "external_id": "1", "amount": "100", "currency": "CNY",
@@ -74,7 +74,7 @@ def test_payment_and_wms_decoding() -> None:
 
 
 def test_dlq_entry_keeps_original_bytes_and_counts_replays() -> None:
-    now = datetime(2026, 11, 11, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 11, tzinfo=UTC)
     entry = dlq_entry(topic="t", partition=1, offset=9, key=b"k", value=b"\x00\x01",
                       headers=[(REPLAYS_HEADER, b"2")], exc=UnknownStatusError("status 'X' unknown"),
                       stage="ingest", now=now)
