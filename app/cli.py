@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(default: the embedded broker)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
-    p.add_argument("--rate", type=float, default=400.0, help="orders sent per second (default 400)")
+    p.add_argument("--rate", type=float, default=100.0, help="orders sent per second (default 100)")
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
     p.set_defaults(func=_cmd_demo)
 

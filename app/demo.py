@@ -38,7 +38,7 @@ class DemoOptions:
     seed: int = 7
     timeout_s: float = 120.0
     partitions: int = 4
-    rate: float = 400.0  # orders per second
+    rate: float = 100.0  # orders per second
 
 
 @dataclass

@@ -46,7 +46,9 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
             if _has_rich() else structlog.dev.plain_traceback)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # drop below-level calls first: per-event DEBUG lines then cost almost nothing
+        processors=[structlog.stdlib.filter_by_level, *shared,
+                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

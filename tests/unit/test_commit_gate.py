@@ -1,0 +1,83 @@
+"""Unit: the commit gate lets commits run only between events (pure asyncio, no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from app.faust_tuning import CommitGate
+
+
+@dataclass
+class FakeMessage:
+    tp: tuple[str, int]
+    offset: int
+
+
+@dataclass
+class FakeEvent:
+    message: FakeMessage
+    acked: list[int] = field(default_factory=list)
+
+    def ack(self) -> None:
+        self.acked.append(self.message.offset)
+
+
+async def test_commit_waits_for_the_event_in_flight_and_blocks_new_ones() -> None:
+    gate = CommitGate()
+    log: list[str] = []
+    first_started = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with gate.processing(FakeEvent(FakeMessage(("t", 0), 5))):
+            log.append("first:start")
+            first_started.set()
+            await release_first.wait()
+            log.append("first:end")
+
+    async def commit() -> None:
+        async with gate.exclusive():
+            log.append("commit")
+            await asyncio.sleep(0.01)
+            log.append("commit:end")
+
+    async def second() -> None:
+        async with gate.processing(FakeEvent(FakeMessage(("t", 0), 6))):
+            log.append("second")
+
+    t1 = asyncio.create_task(first())
+    await first_started.wait()
+    t2 = asyncio.create_task(commit())
+    await asyncio.sleep(0)
+    t3 = asyncio.create_task(second())  # arrives while the commit waits: must wait for it
+    await asyncio.sleep(0.01)
+    assert log == ["first:start"]
+    release_first.set()
+    await asyncio.gather(t1, t2, t3)
+    assert log == ["first:start", "first:end", "commit", "commit:end", "second"]
+
+
+async def test_offsets_follow_processed_events_only() -> None:
+    gate = CommitGate()
+    tp = ("orders", 3)
+    assert gate.next_offset(tp, committed=34) is None
+    event = FakeEvent(FakeMessage(tp, 40))
+    async with gate.processing(event):
+        assert gate.next_offset(tp, committed=34) is None  # not processed until it returns
+    assert event.acked == [40]
+    assert gate.next_offset(tp, committed=34) == 41
+    assert gate.next_offset(tp, committed=41) is None
+
+
+async def test_a_failed_event_is_neither_acked_nor_committed() -> None:
+    gate = CommitGate()
+    event = FakeEvent(FakeMessage(("t", 1), 7))
+    try:
+        async with gate.processing(event):
+            raise RuntimeError("broker refused the output")
+    except RuntimeError:
+        pass
+    assert event.acked == [] and gate.next_offset(("t", 1), committed=None) is None
+    async with gate.exclusive():  # and the gate is idle again
+        pass
