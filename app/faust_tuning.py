@@ -45,14 +45,9 @@ class CommitGate:
       (faust-streaming#517);
     - table changelog records wait in a buffer (`Topic.send_soon`) and can join the *next*
       transaction, so a crash can keep an event's command but lose the state change;
-    - a transaction is committed only when Faust finds a new offset for its partition;
-      its gap bookkeeping (transaction markers leave holes in the offsets) can stall that
-      for good, the open transaction then times out and is aborted while the live state
-      keeps its writes: events are lost.
-    So agents hold the gate while they process an event; the commit waits until no event
-    is in flight, holds new ones back (writer preference, so it cannot starve), drains the
-    changelog buffer, and commits for each partition the offset after the last event
-    processed there.
+    So agents hold the gate while they process an event and ack it before leaving; the
+    commit waits until no event is in flight, holds new ones back (writer preference, so
+    it cannot starve) and drains the changelog buffer before committing.
     """
 
     def __init__(self) -> None:
@@ -61,7 +56,6 @@ class CommitGate:
         self._idle.set()
         self._open = asyncio.Event()
         self._open.set()
-        self.last_processed: dict[Any, int] = {}
 
     @contextlib.asynccontextmanager
     async def processing(self, event: Any) -> AsyncIterator[None]:
@@ -70,8 +64,6 @@ class CommitGate:
         self._idle.clear()
         try:
             yield
-            message = event.message
-            self.last_processed[message.tp] = message.offset
             event.ack()
         finally:
             self._active -= 1
@@ -87,49 +79,26 @@ class CommitGate:
         finally:
             self._open.set()
 
-    def next_offset(self, tp: Any, committed: int | None) -> int | None:
-        last = self.last_processed.get(tp)
-        if last is None or (committed is not None and last + 1 <= committed):
-            return None
-        return last + 1
-
 
 def install_commit_gate(gate: CommitGate) -> None:
-    from faust.transport.consumer import Consumer, TransactionManager
+    from faust.transport.consumer import TransactionManager
 
     if getattr(TransactionManager, "_orderhub_gated", False):
         return
     original_commit = TransactionManager.commit
-    original_new_offset = Consumer._new_offset
 
     async def commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
         async with gate.exclusive():
             await self.app.producer.buffer.flush()
-            consumer = self.app.consumer
-            fresh = {tp: off for tp in offsets
-                     if (off := gate.next_offset(tp, consumer._committed_offset[tp])) is not None}
-            exact = {**offsets, **fresh}
             try:
-                return await original_commit(self, exact, start_new_transaction)
+                return await original_commit(self, offsets, start_new_transaction)
             except Exception as exc:
                 # The transaction's outcome is unknown; continuing would commit later
                 # offsets over lost outputs. Stop: a restart rebuilds state from Kafka.
                 await self.app.crash(exc)
                 raise
 
-    def _new_offset(self: Any, tp: Any) -> int | None:
-        if tp not in gate.last_processed:
-            return original_new_offset(self, tp)
-        new = gate.next_offset(tp, self._committed_offset[tp])
-        acked = self._acked[tp]
-        if acked:  # the ack list is only bookkeeping now: trim what the gate has covered
-            done = gate.last_processed[tp]
-            self._acked_index[tp].difference_update(o for o in acked if o <= done)
-            acked[:] = [o for o in acked if o > done]
-        return new
-
     TransactionManager.commit = commit  # type: ignore[method-assign]
-    Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     TransactionManager._orderhub_gated = True  # type: ignore[attr-defined]
 
 
