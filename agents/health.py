@@ -13,5 +13,4 @@ from app.main import app
 async def mark_ready(sender: Any, **kwargs: Any) -> None:
     path = Path(app.conf.datadir) / "ready"
     path.touch()
-    groups = {t: app.assignor.group_for_topic(t) for t in sorted(app.assignor._topic_groups)}
-    log.info("worker.ready", assigned=len(app.assignor.assigned_actives()), topic_groups=groups)
+    log.info("worker.ready", assigned=len(app.assignor.assigned_actives()))
