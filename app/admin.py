@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -18,15 +19,21 @@ def all_topics(names: TopicNames) -> list[str]:
     return [*names.inputs, *names.outputs, *(names.dlq(t) for t in names.inputs)]
 
 
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context of the configured cluster, or None without TLS."""
+    if settings.security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
+    if settings.ssl_certfile:
+        context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile or None)
+    return context
+
+
 def client_security(settings: Settings) -> dict[str, object]:
     """The security arguments aiokafka clients need for the configured cluster."""
-    import ssl
-
     kwargs: dict[str, object] = {"security_protocol": settings.security_protocol}
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
-        if settings.ssl_certfile:
-            context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile or None)
+    context = ssl_context(settings)
+    if context is not None:
         kwargs["ssl_context"] = context
     if settings.sasl_mechanism:
         kwargs.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,

@@ -61,12 +61,15 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def _worker_env(bootstrap: str, prefix: str, data_dir: Path, partitions: int) -> dict[str, str]:
+def worker_env(bootstrap: str, prefix: str, data_dir: Path, partitions: int,
+               log_level: str = "WARNING") -> dict[str, str]:
+    """The environment of a worker subprocess isolated by `prefix` (topics, group, changelogs)."""
     env = dict(os.environ)
     env.update({
         "ORDERHUB_BROKER": bootstrap, "ORDERHUB_TOPIC_PREFIX": prefix, "ORDERHUB_APP_ID": prefix,
         "ORDERHUB_DATA_DIR": str(data_dir), "ORDERHUB_PARTITIONS": str(partitions),
-        "ORDERHUB_LOG_FORMAT": "json", "ORDERHUB_SESSION_TIMEOUT_S": "6", "ORDERHUB_LOG_LEVEL": env.get("ORDERHUB_LOG_LEVEL", "WARNING"),
+        "ORDERHUB_LOG_FORMAT": "json", "ORDERHUB_SESSION_TIMEOUT_S": "6",
+        "ORDERHUB_LOG_LEVEL": env.get("ORDERHUB_LOG_LEVEL", log_level),
     })
     return env
 
@@ -254,7 +257,7 @@ def run_demo(opts: DemoOptions) -> int:
         data_dir.mkdir()
         log_path = workdir / "worker.log"
         print(f"starting a worker (log: {log_path}) ...", file=sys.stderr)
-        worker = start_worker(_worker_env(bootstrap, prefix, data_dir, opts.partitions), log_path)
+        worker = start_worker(worker_env(bootstrap, prefix, data_dir, opts.partitions), log_path)
         wait_ready(worker, data_dir, log_path)
         print(f"sending {opts.orders} orders at {opts.rate:.0f}/s ...", file=sys.stderr)
         summary = asyncio.run(_drive(opts, bootstrap, names))

@@ -6,21 +6,16 @@ module is imported; here ``auto`` means at_least_once (the safe choice on any br
 
 from __future__ import annotations
 
-import ssl
-
 import faust
 
+from app.admin import ssl_context
 from app.faust_tuning import CommitGate, fix_gap_accounting, install_commit_gate, set_consumer_fetch_wait
 from app.settings import Settings
 from app.topic_names import TopicNames
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    context = None
-    if settings.security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(cafile=settings.ssl_cafile or None)
-        if settings.ssl_certfile:
-            context.load_cert_chain(settings.ssl_certfile, settings.ssl_keyfile or None)
+    context = ssl_context(settings)
     if settings.sasl_mechanism:
         return faust.SASLCredentials(
             username=settings.sasl_username, password=settings.sasl_password,

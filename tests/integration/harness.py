@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import subprocess
 import time
@@ -16,7 +15,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from app.admin import all_topics, ensure_topics
-from app.demo import start_worker, wait_ready
+from app.demo import start_worker, wait_ready, worker_env
 from app.topic_names import TopicNames
 
 PARTITIONS = 4
@@ -37,14 +36,9 @@ class Pipeline:
         await ensure_topics(self.bootstrap, all_topics(self.names), partitions=PARTITIONS)
 
     def env(self, data_dir: Path) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({
-            "ORDERHUB_BROKER": self.bootstrap, "ORDERHUB_TOPIC_PREFIX": self.prefix,
-            "ORDERHUB_APP_ID": self.prefix, "ORDERHUB_DATA_DIR": str(data_dir),
-            "ORDERHUB_PARTITIONS": str(PARTITIONS), "ORDERHUB_LOG_FORMAT": "json",
-            "ORDERHUB_LOG_LEVEL": "INFO", "ORDERHUB_SESSION_TIMEOUT_S": "6",
-            "ORDERHUB_PROCESSING_GUARANTEE": "auto",
-        })
+        env = worker_env(self.bootstrap, self.prefix, data_dir, PARTITIONS)
+        env["ORDERHUB_LOG_LEVEL"] = "INFO"  # the tests read the worker's INFO lines
+        env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
         return env
 
     def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
