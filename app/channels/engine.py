@@ -321,7 +321,8 @@ class MappingAdapter:
         for path in spec.paths:
             found = evaluate(path, obj)
             if found is not None:
-                where = self._prefix + path.text
+                # `@`: the order object itself is the one line (its fields can reach the whole order)
+                where = self.name if path.text == "@" else self._prefix + path.text
                 break
         if found is None:
             return [], []

@@ -205,6 +205,12 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
             return None if obj is None else {key: f(obj) for key, f in pairs}
 
         return select
+    if kind == "multi_select_list":
+
+        def select_list(obj: Any) -> Any:
+            return None if obj is None else [f(obj) for f in fs]
+
+        return select_list
     if kind == "key_val_pair":
         return fs[0]
     if kind == "flatten":
@@ -233,12 +239,16 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
             return [v for v in map(each, base) if v is not None]
 
         return project
-    if kind == "function_expression" and node["value"] in _FUNCTIONS and len(fs) == 1:
-        return _FUNCTIONS[node["value"]](fs[0])
+    if kind == "function_expression" and node["value"] in _FUNCTIONS:
+        return _FUNCTIONS[node["value"]](*fs)
     return None
 
 
-def _sum(arg: Getter) -> Getter:
+def _sum(*args: Getter) -> Getter:
+    if len(args) != 1:
+        raise _Unsupported
+    (arg,) = args
+
     def total(obj: Any) -> Any:
         values = arg(obj)
         if not isinstance(values, list) or not all(_number(v) for v in values):
@@ -248,7 +258,11 @@ def _sum(arg: Getter) -> Getter:
     return total
 
 
-def _length(arg: Getter) -> Getter:
+def _length(*args: Getter) -> Getter:
+    if len(args) != 1:
+        raise _Unsupported
+    (arg,) = args
+
     def length(obj: Any) -> int:
         value = arg(obj)
         if not isinstance(value, (str, list, dict)):
@@ -258,8 +272,29 @@ def _length(arg: Getter) -> Getter:
     return length
 
 
-#: JMESPath functions compiled natively (one argument). Others run through JMESPath.
-_FUNCTIONS: dict[str, Callable[[Getter], Getter]] = {"sum": _sum, "length": _length}
+def _join(*args: Getter) -> Getter:
+    if len(args) != 2:
+        raise _Unsupported
+
+    glue_of, items_of = args
+
+    def join(obj: Any) -> str:
+        glue, items = glue_of(obj), items_of(obj)
+        if not isinstance(glue, str):
+            raise JMESPathTypeError("join", glue, type(glue).__name__, ["string"])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise JMESPathTypeError("join", items, type(items).__name__, ["array-string"])
+        return glue.join(items)
+
+    return join
+
+
+class _Unsupported(Exception):
+    """A function call this module does not compile (wrong arity): JMESPath runs it."""
+
+
+#: JMESPath functions compiled natively. Others run through JMESPath.
+_FUNCTIONS: dict[str, Callable[..., Getter]] = {"sum": _sum, "length": _length, "join": _join}
 
 
 def _has_functions(node: dict[str, Any]) -> bool:
@@ -280,7 +315,10 @@ def compile_path(text: str) -> Path:
         head = steps[0][1] if steps[0][0] else None
         key = head if len(steps) == 1 else None
         return Path(text, _chain(steps), head, True, True, key)
-    compiled = _compile_node(parsed.parsed)
+    try:
+        compiled = _compile_node(parsed.parsed)
+    except _Unsupported:
+        compiled = None
     if compiled is not None:  # functions may raise a type error: not "native"
         return Path(text, compiled, None, False, not _has_functions(parsed.parsed))
     return Path(text, parsed.search, None, False, False)
