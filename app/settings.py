@@ -57,8 +57,8 @@ class Settings:
         "doc": "folder of extra channel mapping files (`<channel>.yaml`), loaded at start-up; "
                "a file named like a built-in channel replaces it (docs/channels.md)"})
     channel_modes: str = field(default="", metadata={
-        "doc": "per-channel mode, `channel=off|shadow|live` comma-separated (`douyin=shadow,jd=off`); "
-               "unlisted channels are live"})
+        "doc": "per-channel mode `channel=mode`, comma-separated, mode `off`, `shadow` or `live` "
+               "(`douyin=shadow,jd=off`); unlisted channels are live (docs/channels.md)"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

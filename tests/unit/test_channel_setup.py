@@ -189,3 +189,32 @@ def test_channels_command_lists_mode_and_source(capsys: pytest.CaptureFixture[st
     table = {r[0]: (r[1], r[2]) for r in rows[1:]}
     assert table["douyin"] == ("shadow", "built-in") and table["taobao"] == ("live", "built-in")
     assert {"douyin", "kuaishou", "taobao", "tmall", "wechat"} <= set(table)
+
+
+# ---------------------------------------------------------------- the docs' worked example
+
+
+def test_the_worked_example_in_the_docs_is_a_working_channel(tmp_path: Path) -> None:
+    """The YAML blocks of the WeChat section of docs/channels.md, put together, map every
+    WeChat fixture like the built-in file does: the docs show a complete channel."""
+    docs = (ROOT / "docs" / "channels.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## WeChat 微信小店 (worked example)"):docs.index("## JD, Pinduoduo, Shopify")]
+    blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
+    assert len(blocks) >= 4
+    (tmp_path / "wechat.yaml").write_text("\n".join(blocks), encoding="utf-8")
+    from_docs = load_channels(settings(channels_dir=str(tmp_path))).registry.get("wechat")
+    built_in = builtin_registry().get("wechat")
+    checked = 0
+    for path in sorted((FIXTURES / "wechat").glob("*.json")):
+        if path.name.endswith(".expected.json"):
+            continue
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            expected = built_in.adapt(payload, shop_id="s")
+        except Exception as exc:  # noqa: BLE001 — then the docs' file must fail the same way
+            with pytest.raises(type(exc)):
+                from_docs.adapt(payload, shop_id="s")
+            continue
+        assert from_docs.adapt(payload, shop_id="s") == expected, path.name
+        checked += 1
+    assert checked >= 10
