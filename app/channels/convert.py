@@ -87,9 +87,9 @@ def yuan_to_fen(value: object, field: str = "amount") -> int:
         plain = _PLAIN_YUAN.fullmatch(value)
         if plain:  # the common "188.00": integer arithmetic, same result as the Decimal path
             whole, cents = plain.group(1), (plain.group(2) or "").ljust(2, "0")
-            result = int(whole) * 100 + int(cents)
-            if result < MAX_FEN:
-                return result
+            fast = int(whole) * 100 + int(cents)
+            if fast < MAX_FEN:
+                return fast
     d = _decimal(value, field)
     sign, digits, exponent = d.as_tuple()
     assert isinstance(exponent, int)  # finite, checked above

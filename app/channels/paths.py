@@ -310,15 +310,16 @@ def compile_path(text: str) -> Path:
     except JMESPathError as exc:
         reason = " ".join(str(exc).split())
         raise PathSyntaxError(f"invalid JMESPath: {reason}") from None
-    steps = _steps(parsed.parsed)
+    tree: dict[str, Any] = dict(parsed.parsed)
+    steps = _steps(tree)
     if steps is not None:
         head = steps[0][1] if steps[0][0] else None
         key = head if len(steps) == 1 else None
         return Path(text, _chain(steps), head, True, True, key)
     try:
-        compiled = _compile_node(parsed.parsed)
+        compiled = _compile_node(tree)
     except _Unsupported:
         compiled = None
     if compiled is not None:  # functions may raise a type error: not "native"
-        return Path(text, compiled, None, False, not _has_functions(parsed.parsed))
+        return Path(text, compiled, None, False, not _has_functions(tree))
     return Path(text, parsed.search, None, False, False)
