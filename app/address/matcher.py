@@ -1,0 +1,189 @@
+"""Pure: the compiled name matcher — finds division names at the start of an address line.
+
+Every official name and short name is a key of one dict; per first character the
+matcher knows which key lengths exist (longest first), so finding the names at a
+position costs a handful of dict look-ups, whatever the size of the table.
+
+Scanning reads names from the start of the text, one after another, and keeps the set of
+divisions that are consistent with everything read so far (`Hypotheses`): 浙江 → {浙江省},
+杭州 → {杭州市}, 西湖区 → {杭州市西湖区}. It stops at the first position where no name
+fits that set, or when every hypothesis is a leaf; the rest of the text is the detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from app.address.divisions import Division, DivisionTable
+
+__all__ = ["Evidence", "Hypotheses", "NameIndex", "Scan", "merge"]
+
+#: how a level was named in the text: "full" (浙江省) or "short" (浙江)
+Evidence = dict[str, str]
+#: adcode → how each level of that division was named
+Hypotheses = dict[str, Evidence]
+
+SEPARATORS = frozenset(" \t\u3000,，、/|-_·.:：;；()（）[]【】")
+LEADING_NOISE = ("中华人民共和国", "中国")
+#: a county short name followed by one of these is a street or a place, not the county
+#: (朝阳门, 西湖大道, 鼓楼广场): only the full name (朝阳区) counts there
+STREET_CHARS = frozenset("路街道巷弄门桥大广")
+#: the kind of a division written after its short name, where the full name is longer (河南县, 伊犁州)
+KIND_CHARS = frozenset("省市区县旗州盟")
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    division: Division
+    short: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """What a scan of one piece of text found."""
+
+    hypotheses: Hypotheses | None
+    #: index in the text where the detail starts
+    end: int
+    #: True when at least one name was written in full (with 省/市/区/县...)
+    strong: bool
+
+
+class NameIndex:
+    def __init__(self, table: DivisionTable) -> None:
+        self.table = table
+        self._entries: dict[str, list[_Entry]] = {}
+        for d in table:
+            self._add(d.name, _Entry(d, short=False))
+            if d.short:
+                self._add(d.short, _Entry(d, short=True))
+        lengths: dict[str, set[int]] = {}
+        for key in self._entries:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+
+    def _add(self, key: str, entry: _Entry) -> None:
+        self._entries.setdefault(key, []).append(entry)
+
+    def matches_at(self, text: str, pos: int) -> Iterator[tuple[int, list[_Entry]]]:
+        """(length, entries) of every key starting at `pos`, longest first."""
+        for length in self._lengths.get(text[pos], ()) if pos < len(text) else ():
+            entries = self._entries.get(text[pos : pos + length])
+            if entries is not None:
+                yield length, entries
+
+    def scan(self, text: str, start: int = 0, context: Hypotheses | None = None) -> Scan:
+        """Read division names from `text[start:]`; `context` is what other fields already said."""
+        table = self.table
+        pos = _skip_noise(text, start)
+        hyps = context
+        strong = False
+        found = False
+        while pos < len(text) and not (hyps and all(table.is_leaf(table[c]) for c in hyps)):
+            stepped = None
+            for length, entries in self.matches_at(text, pos):
+                after = text[pos + length] if pos + length < len(text) else ""
+                usable = [e for e in entries
+                          if not (e.short and e.division.level == "county" and after in STREET_CHARS)]
+                stepped = _step(table, hyps, usable)
+                if stepped is not None:
+                    hyps = stepped
+                    strong = strong or any(not e.short for e in usable)
+                    pos += length
+                    if pos < len(text) and text[pos] in KIND_CHARS and all(e.short for e in usable):
+                        pos += 1  # 河南县 for 河南蒙古族自治县, 伊犁州 for 伊犁哈萨克自治州
+                    pos = _skip_separators(text, pos)
+                    found = True
+                    break
+            if stepped is None:
+                break
+        return Scan(hypotheses=hyps if found else context, end=pos if found else start, strong=strong)
+
+
+def _skip_separators(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in SEPARATORS:
+        pos += 1
+    return pos
+
+
+def _skip_noise(text: str, pos: int) -> int:
+    pos = _skip_separators(text, pos)
+    for noise in LEADING_NOISE:
+        if text.startswith(noise, pos):
+            return _skip_separators(text, pos + len(noise))
+    return pos
+
+
+def _evidence(base: Evidence, entry: _Entry) -> Evidence:
+    ev = dict(base)
+    if ev.get(entry.division.level) != "full":
+        ev[entry.division.level] = "short" if entry.short else "full"
+    return ev
+
+
+def _step(table: DivisionTable, hyps: Hypotheses | None, entries: list[_Entry]) -> Hypotheses | None:
+    """The hypotheses after reading one more name, or None when the name fits none of them.
+
+    A county's short name (西湖 for 西湖区) only counts below something already read:
+    alone it is too often part of a street or a place name.
+    """
+    if not entries:
+        return None
+    if hyps is None:
+        first = {}
+        for e in entries:
+            if not (e.short and e.division.level == "county"):
+                first[e.division.adcode] = _evidence({}, e)
+        return first or None
+    deeper: Hypotheses = {}
+    for e in entries:
+        for code, ev in hyps.items():
+            h = table[code]
+            if e.division.adcode != h.adcode and table.is_ancestor_or_self(h, e.division):
+                deeper[e.division.adcode] = _better(deeper.get(e.division.adcode), _evidence(ev, e))
+    if deeper:
+        # 乌鲁木齐 after 新疆 is the city, not also its 乌鲁木齐县: a county's short name
+        # only counts when nothing else of that spelling fits
+        named = {c: ev for c, ev in deeper.items() if not _is_county_short(table[c], entries)}
+        return named or deeper
+    same: Hypotheses = {}
+    for code, ev in hyps.items():
+        for e in entries:
+            if not (e.short and e.division.level == "county") and table.is_ancestor_or_self(e.division, table[code]):
+                same[code] = _better(same.get(code), _evidence(ev, e))
+    return same or None
+
+
+def _is_county_short(division: Division, entries: list[_Entry]) -> bool:
+    return division.level == "county" and all(e.short for e in entries if e.division.adcode == division.adcode)
+
+
+def _better(current: Evidence | None, new: Evidence) -> Evidence:
+    if current is None:
+        return new
+    return new if _score(new) > _score(current) else current
+
+
+def _score(ev: Evidence) -> tuple[int, int]:
+    return len(ev), sum(1 for v in ev.values() if v == "full")
+
+
+def merge(table: DivisionTable, a: Hypotheses, b: Hypotheses) -> Hypotheses | None:
+    """What two independent readings of one address agree on, or None when they disagree."""
+    out: Hypotheses = {}
+    for ca, eva in a.items():
+        for cb, evb in b.items():
+            da, db = table[ca], table[cb]
+            if table.is_ancestor_or_self(da, db):
+                keep = cb
+            elif table.is_ancestor_or_self(db, da):
+                keep = ca
+            else:
+                continue
+            ev = dict(eva)
+            for level, how in evb.items():
+                if ev.get(level) != "full":
+                    ev[level] = how
+            out[keep] = _better(out.get(keep), ev)
+    return out or None
