@@ -42,6 +42,11 @@ class DivisionTable:
         for d in divisions:
             self.by_code[d.adcode] = d
             self.children.setdefault(d.parent, []).append(d)
+        self._chains = {code: self._walk_up(d) for code, d in self.by_code.items()}
+        #: adcode → the adcodes of the division and all its ancestors (one set look-up per test)
+        self.lineage: dict[str, frozenset[str]] = {
+            code: frozenset(d.adcode for d in chain) for code, chain in self._chains.items()}
+        self.leaves = frozenset(code for code in self.by_code if not self.children.get(code))
 
     def __len__(self) -> int:
         return len(self.by_code)
@@ -60,18 +65,16 @@ class DivisionTable:
 
     def chain(self, division: Division) -> tuple[Division, ...]:
         """The division and its ancestors, province first."""
+        return self._chains[division.adcode]
+
+    def _walk_up(self, division: Division) -> tuple[Division, ...]:
         out = [division]
         while (up := self.by_code.get(out[-1].parent)) is not None:
             out.append(up)
         return tuple(reversed(out))
 
     def is_ancestor_or_self(self, ancestor: Division, division: Division) -> bool:
-        node: Division | None = division
-        while node is not None:
-            if node.adcode == ancestor.adcode:
-                return True
-            node = self.by_code.get(node.parent)
-        return False
+        return ancestor.adcode in self.lineage[division.adcode]
 
     def leaves_under(self, division: Division) -> list[Division]:
         """The most specific divisions below (or equal to) `division`."""
@@ -81,7 +84,7 @@ class DivisionTable:
         return [leaf for kid in kids for leaf in self.leaves_under(kid)]
 
     def is_leaf(self, division: Division) -> bool:
-        return not self.children.get(division.adcode)
+        return division.adcode in self.leaves
 
 
 def parse_table(text: str) -> DivisionTable:

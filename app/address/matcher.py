@@ -12,7 +12,6 @@ fits that set, or when every hypothesis is a leaf; the rest of the text is the d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from app.address.divisions import Division, DivisionTable
@@ -62,47 +61,62 @@ class NameIndex:
         for key in self._entries:
             lengths.setdefault(key[0], set()).add(len(key))
         self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+        #: key → (entries, entries without county short names, any full name): precomputed for `_read`
+        self._compiled: dict[str, tuple[list[_Entry], list[_Entry], bool]] = {
+            key: (entries, [e for e in entries if not (e.short and e.division.level == "county")],
+                  any(not e.short for e in entries))
+            for key, entries in self._entries.items()}
 
     def _add(self, key: str, entry: _Entry) -> None:
         self._entries.setdefault(key, []).append(entry)
 
-    def matches_at(self, text: str, pos: int) -> Iterator[tuple[int, list[_Entry]]]:
-        """(length, entries) of every key starting at `pos`, longest first."""
-        for length in self._lengths.get(text[pos], ()) if pos < len(text) else ():
-            entries = self._entries.get(text[pos : pos + length])
-            if entries is not None:
-                yield length, entries
-
     def scan(self, text: str, start: int = 0, context: Hypotheses | None = None) -> Scan:
         """Read division names from `text[start:]`; `context` is what other fields already said."""
+        found = self._read(text, _skip_noise(text, start), context)
+        if found is None:
+            return Scan(hypotheses=context, end=start, strong=False)
+        end, hyps, strong = found
+        return Scan(hypotheses=hyps, end=end, strong=strong)
+
+    def _read(self, text: str, pos: int, hyps: Hypotheses | None) -> tuple[int, Hypotheses, bool] | None:
+        """The reading from `pos` on that gets furthest into the text (None: no name at `pos`).
+
+        Longest names are tried first, but a shorter one wins when it lets the reading go
+        on: 青岛市南区 is 青岛 + 市南区, not 青岛市 + "南区".
+        """
         table = self.table
-        pos = _skip_noise(text, start)
-        hyps = context
-        strong = False
-        found = False
-        while pos < len(text) and not (hyps and all(table.is_leaf(table[c]) for c in hyps)):
-            stepped = None
-            for length, entries in self.matches_at(text, pos):
-                after = text[pos + length] if pos + length < len(text) else ""
-                usable = [e for e in entries
-                          if not (e.short and e.division.level == "county" and after in STREET_CHARS)]
-                stepped = _step(table, hyps, usable)
-                if stepped is not None:
-                    hyps = stepped
-                    strong = strong or any(not e.short for e in usable)
-                    pos += length
-                    if pos < len(text) and text[pos] in KIND_CHARS and all(e.short for e in usable):
-                        pos += 1  # 河南县 for 河南蒙古族自治县, 伊犁州 for 伊犁哈萨克自治州
-                    pos = _skip_separators(text, pos)
-                    found = True
-                    break
+        n = len(text)
+        if pos >= n or (hyps and table.leaves.issuperset(hyps)):
+            return None
+        best: tuple[int, Hypotheses, bool] | None = None
+        compiled = self._compiled
+        for length in self._lengths.get(text[pos], ()):
+            found = compiled.get(text[pos : pos + length])
+            if found is None:
+                continue
+            after = text[pos + length] if pos + length < n else ""
+            usable = found[1] if after in STREET_CHARS else found[0]
+            stepped = _step(table, hyps, usable)
             if stepped is None:
-                break
-        return Scan(hypotheses=hyps if found else context, end=pos if found else start, strong=strong)
+                continue
+            strong = found[2]
+            ends = [pos + length]
+            if after and after in KIND_CHARS and not strong:
+                ends.append(pos + length + 1)  # 河南县 for 河南蒙古族自治县, 伊犁州 for 伊犁哈萨克自治州
+            for nxt in ends:
+                nxt = _skip_separators(text, nxt)
+                further = self._read(text, nxt, stepped)
+                reading = (nxt, stepped, strong) if further is None else (further[0], further[1], strong or further[2])
+                if best is None or reading[0] > best[0]:
+                    best = reading
+            if best is not None and table.leaves.issuperset(best[1]):
+                return best  # down to the most specific level: shorter names cannot do better
+        return best
 
 
 def _skip_separators(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in SEPARATORS:
+    n = len(text)
+    while pos < n and text[pos] in SEPARATORS:
         pos += 1
     return pos
 
@@ -131,32 +145,32 @@ def _step(table: DivisionTable, hyps: Hypotheses | None, entries: list[_Entry]) 
     if not entries:
         return None
     if hyps is None:
-        first = {}
-        for e in entries:
-            if not (e.short and e.division.level == "county"):
-                first[e.division.adcode] = _evidence({}, e)
+        first = {e.division.adcode: _evidence({}, e) for e in entries
+                 if not (e.short and e.division.level == "county")}
         return first or None
+    lineage = table.lineage
     deeper: Hypotheses = {}
+    county_shorts = set()
     for e in entries:
-        for code, ev in hyps.items():
-            h = table[code]
-            if e.division.adcode != h.adcode and table.is_ancestor_or_self(h, e.division):
-                deeper[e.division.adcode] = _better(deeper.get(e.division.adcode), _evidence(ev, e))
+        code = e.division.adcode
+        above = lineage[code]
+        for h, ev in hyps.items():
+            if h != code and h in above:
+                deeper[code] = _better(deeper.get(code), _evidence(ev, e))
+                if e.short and e.division.level == "county":
+                    county_shorts.add(code)
     if deeper:
         # 乌鲁木齐 after 新疆 is the city, not also its 乌鲁木齐县: a county's short name
         # only counts when nothing else of that spelling fits
-        named = {c: ev for c, ev in deeper.items() if not _is_county_short(table[c], entries)}
+        named = {c: ev for c, ev in deeper.items() if c not in county_shorts}
         return named or deeper
     same: Hypotheses = {}
-    for code, ev in hyps.items():
+    for h, ev in hyps.items():
+        above = lineage[h]
         for e in entries:
-            if not (e.short and e.division.level == "county") and table.is_ancestor_or_self(e.division, table[code]):
-                same[code] = _better(same.get(code), _evidence(ev, e))
+            if e.division.adcode in above and not (e.short and e.division.level == "county"):
+                same[h] = _better(same.get(h), _evidence(ev, e))
     return same or None
-
-
-def _is_county_short(division: Division, entries: list[_Entry]) -> bool:
-    return division.level == "county" and all(e.short for e in entries if e.division.adcode == division.adcode)
 
 
 def _better(current: Evidence | None, new: Evidence) -> Evidence:

@@ -59,6 +59,7 @@ class OfflineGeocoder:
     def __init__(self, table: DivisionTable | None = None, cache_size: int = 65536) -> None:
         self.table = table if table is not None else load_divisions()
         self.index = NameIndex(self.table)
+        self._levels_cache: dict[str, tuple[str, str, str]] = {}
         self._read_fields = functools.lru_cache(maxsize=cache_size)(self._read_fields_uncached)
         self._normalize_line = functools.lru_cache(maxsize=cache_size)(self._normalize_line_uncached)
 
@@ -148,6 +149,12 @@ class OfflineGeocoder:
 
     def _levels(self, division: Division) -> tuple[str, str, str]:
         """(province, city, district) names of a division, the way the SOM spells them."""
+        levels = self._levels_cache.get(division.adcode)
+        if levels is None:
+            levels = self._levels_cache[division.adcode] = self._levels_of(division)
+        return levels
+
+    def _levels_of(self, division: Division) -> tuple[str, str, str]:
         chain = self.table.chain(division)
         province = chain[0]
         if division.level == "province":
