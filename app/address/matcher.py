@@ -1,8 +1,8 @@
 """Pure: the compiled name matcher — finds division names at the start of an address line.
 
-Every official name and short name is a key of one dict; per first character the
+Every official name and short name is a key of one dict; per first two characters the
 matcher knows which key lengths exist (longest first), so finding the names at a
-position costs a handful of dict look-ups, whatever the size of the table.
+position costs one or two dict look-ups, whatever the size of the table.
 
 Scanning reads names from the start of the text, one after another, and keeps the set of
 divisions that are consistent with everything read so far (`Hypotheses`): 浙江 → {浙江省},
@@ -58,8 +58,8 @@ class NameIndex:
             if d.short:
                 self._add(d.short, _Entry(d, short=True))
         lengths: dict[str, set[int]] = {}
-        for key in self._entries:
-            lengths.setdefault(key[0], set()).add(len(key))
+        for key in self._entries:  # every key has at least two characters
+            lengths.setdefault(key[:2], set()).add(len(key))
         self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
         #: key → (entries, entries without county short names, any full name): precomputed for `_read`
         self._compiled: dict[str, tuple[list[_Entry], list[_Entry], bool]] = {
@@ -90,7 +90,7 @@ class NameIndex:
             return None
         best: tuple[int, Hypotheses, bool] | None = None
         compiled = self._compiled
-        for length in self._lengths.get(text[pos], ()):
+        for length in self._lengths.get(text[pos : pos + 2], ()):
             found = compiled.get(text[pos : pos + length])
             if found is None:
                 continue
