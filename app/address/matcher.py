@@ -28,6 +28,8 @@ LEADING_NOISE = ("中华人民共和国", "中国")
 #: a county short name followed by one of these is a street or a place, not the county
 #: (朝阳门, 西湖大道, 鼓楼广场): only the full name (朝阳区) counts there
 STREET_CHARS = frozenset("路街道巷弄门桥大广")
+#: no address names more divisions than this (北京 北京市 朝阳区 is three): bounds the work on odd input
+MAX_NAMES = 8
 #: the kind of a division written after its short name, where the full name is longer (河南县, 伊犁州)
 KIND_CHARS = frozenset("省市区县旗州盟")
 
@@ -72,13 +74,14 @@ class NameIndex:
 
     def scan(self, text: str, start: int = 0, context: Hypotheses | None = None) -> Scan:
         """Read division names from `text[start:]`; `context` is what other fields already said."""
-        found = self._read(text, _skip_noise(text, start), context)
+        found = self._read(text, _skip_noise(text, start), context, MAX_NAMES)
         if found is None:
             return Scan(hypotheses=context, end=start, strong=False)
         end, hyps, strong = found
         return Scan(hypotheses=hyps, end=end, strong=strong)
 
-    def _read(self, text: str, pos: int, hyps: Hypotheses | None) -> tuple[int, Hypotheses, bool] | None:
+    def _read(self, text: str, pos: int, hyps: Hypotheses | None,
+              budget: int) -> tuple[int, Hypotheses, bool] | None:
         """The reading from `pos` on that gets furthest into the text (None: no name at `pos`).
 
         Longest names are tried first, but a shorter one wins when it lets the reading go
@@ -86,7 +89,7 @@ class NameIndex:
         """
         table = self.table
         n = len(text)
-        if pos >= n or (hyps and table.leaves.issuperset(hyps)):
+        if pos >= n or budget == 0 or (hyps and table.leaves.issuperset(hyps)):
             return None
         best: tuple[int, Hypotheses, bool] | None = None
         compiled = self._compiled
@@ -105,7 +108,7 @@ class NameIndex:
                 ends.append(pos + length + 1)  # 河南县 for 河南蒙古族自治县, 伊犁州 for 伊犁哈萨克自治州
             for nxt in ends:
                 nxt = _skip_separators(text, nxt)
-                further = self._read(text, nxt, stepped)
+                further = self._read(text, nxt, stepped, budget - 1)
                 reading = (nxt, stepped, strong) if further is None else (further[0], further[1], strong or further[2])
                 if best is None or reading[0] > best[0]:
                     best = reading

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.address import AddressError, Geocoder, OfflineGeocoder, normalize_text
 from app.address.divisions import load_divisions, parse_table
@@ -131,3 +133,35 @@ def test_results_are_cached_per_line_and_per_split_fields() -> None:
     b = geocoder.normalize(Address(province="浙江省", city="杭州市", district="西湖区", detail="文三路2号"))
     assert (a.adcode, a.detail, b.detail) == ("330106", "文三路1号", "文三路2号")
     assert geocoder._read_fields.cache_info().hits >= 1
+
+
+ADDRESS_CHARS = st.sampled_from(list("北京市朝阳区吉林省长春鼓楼新疆乌鲁木齐天山县内蒙古河南青岛市南区路号 ，-中国1２"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(ADDRESS_CHARS, max_size=60) | st.text(max_size=60))
+def test_any_line_gives_a_consistent_answer(text: str) -> None:
+    got = normalize_text(text)
+    table = load_divisions()
+    if got.resolved:
+        division = table[got.adcode]
+        assert table.is_leaf(division) and not got.candidates and 0.5 <= got.confidence <= 1.0
+        assert got.province == table.chain(division)[0].name
+    else:
+        assert got.adcode == "" and got.confidence == 0.0
+        assert all(c.adcode in table.by_code for c in got.candidates)
+
+
+@settings(max_examples=200, deadline=None)
+@given(province=st.text(ADDRESS_CHARS, max_size=8), city=st.text(ADDRESS_CHARS, max_size=8),
+       district=st.text(ADDRESS_CHARS, max_size=8), detail=st.text(ADDRESS_CHARS, max_size=30))
+def test_any_split_fields_give_an_answer_never_an_exception(province: str, city: str, district: str,
+                                                            detail: str) -> None:
+    got = GEOCODER.normalize(Address(province=province, city=city, district=district, detail=detail))
+    assert got.resolved == bool(got.adcode)
+
+
+def test_long_repetitive_input_is_read_in_bounded_steps() -> None:
+    got = normalize_text("北京" * 250)
+    assert not got.resolved and got.province == "北京市"
+    assert normalize_text("内蒙古市" * 120).province == "内蒙古自治区"
