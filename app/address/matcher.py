@@ -16,12 +16,15 @@ from dataclasses import dataclass
 
 from app.address.divisions import Division, DivisionTable
 
-__all__ = ["Evidence", "Hypotheses", "NameIndex", "Scan", "merge"]
+__all__ = ["Evidence", "Hypotheses", "NameIndex", "Scan", "how_named", "merge"]
 
-#: how a level was named in the text: "full" (浙江省) or "short" (浙江)
-Evidence = dict[str, str]
-#: adcode → how each level of that division was named
+#: which levels the text named (bits 0-2: province, city, county) and which of those only by
+#: their short name (the same bits shifted left by 3): 浙江杭州西湖区 = 0b011_111
+Evidence = int
+#: adcode → how the levels of that division were named
 Hypotheses = dict[str, Evidence]
+LEVEL_BIT = {"province": 1, "city": 2, "county": 4}
+_POPCOUNT = (0, 1, 1, 2, 1, 2, 2, 3)
 
 SEPARATORS = frozenset(" \t\u3000,，、/|-_·.:：;；()（）[]【】")
 LEADING_NOISE = ("中华人民共和国", "中国")
@@ -38,6 +41,10 @@ KIND_CHARS = frozenset("省市区县旗州盟")
 class _Entry:
     division: Division
     short: bool
+    #: LEVEL_BIT of the division's level
+    bit: int
+    #: a county's short name (西湖): only counts below something already read
+    county_short: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +63,17 @@ class NameIndex:
         self.table = table
         self._entries: dict[str, list[_Entry]] = {}
         for d in table:
-            self._add(d.name, _Entry(d, short=False))
+            bit = LEVEL_BIT[d.level]
+            self._add(d.name, _Entry(d, short=False, bit=bit, county_short=False))
             if d.short:
-                self._add(d.short, _Entry(d, short=True))
+                self._add(d.short, _Entry(d, short=True, bit=bit, county_short=d.level == "county"))
         lengths: dict[str, set[int]] = {}
         for key in self._entries:  # every key has at least two characters
             lengths.setdefault(key[:2], set()).add(len(key))
         self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
         #: key → (entries, entries without county short names, any full name): precomputed for `_read`
         self._compiled: dict[str, tuple[list[_Entry], list[_Entry], bool]] = {
-            key: (entries, [e for e in entries if not (e.short and e.division.level == "county")],
+            key: (entries, [e for e in entries if not e.county_short],
                   any(not e.short for e in entries))
             for key, entries in self._entries.items()}
 
@@ -85,36 +93,66 @@ class NameIndex:
         """The reading from `pos` on that gets furthest into the text (None: no name at `pos`).
 
         Longest names are tried first, but a shorter one wins when it lets the reading go
-        on: 青岛市南区 is 青岛 + 市南区, not 青岛市 + "南区".
+        on: 青岛市南区 is 青岛 + 市南区, not 青岛市 + "南区". Only positions with more than
+        one way on are explored recursively; the usual address is read in one loop.
         """
         table = self.table
-        n = len(text)
-        if pos >= n or budget == 0 or (hyps and table.leaves.issuperset(hyps)):
-            return None
-        best: tuple[int, Hypotheses, bool] | None = None
+        leaves = table.leaves
         compiled = self._compiled
-        for length in self._lengths.get(text[pos : pos + 2], ()):
-            found = compiled.get(text[pos : pos + length])
-            if found is None:
+        lengths = self._lengths
+        n = len(text)
+        result: tuple[int, Hypotheses, bool] | None = None
+        strong = False
+        while pos < n and budget > 0 and not (hyps and leaves.issuperset(hyps)):
+            options: list[tuple[int, Hypotheses, bool]] = []
+            for length in lengths.get(text[pos : pos + 2], ()):
+                found = compiled.get(text[pos : pos + length])
+                if found is None:
+                    continue
+                after = text[pos + length] if pos + length < n else ""
+                stepped = _step(table, hyps, found[1] if after in STREET_CHARS else found[0])
+                if stepped is None:
+                    continue
+                options.append((_skip_separators(text, pos + length), stepped, found[2]))
+                if after and after in KIND_CHARS and not found[2]:
+                    # 河南县 for 河南蒙古族自治县, 伊犁州 for 伊犁哈萨克自治州
+                    options.append((_skip_separators(text, pos + length + 1), stepped, False))
+                if leaves.issuperset(stepped):
+                    break  # down to the most specific level: shorter names cannot do better
+            if not options:
+                break
+            if len(options) > 1:
+                options = self._worth_exploring(text, options)
+            budget -= 1
+            if len(options) == 1:
+                pos, hyps, named_in_full = options[0]
+                strong = strong or named_in_full
+                result = (pos, hyps, strong)
                 continue
-            after = text[pos + length] if pos + length < n else ""
-            usable = found[1] if after in STREET_CHARS else found[0]
-            stepped = _step(table, hyps, usable)
-            if stepped is None:
-                continue
-            strong = found[2]
-            ends = [pos + length]
-            if after and after in KIND_CHARS and not strong:
-                ends.append(pos + length + 1)  # 河南县 for 河南蒙古族自治县, 伊犁州 for 伊犁哈萨克自治州
-            for nxt in ends:
-                nxt = _skip_separators(text, nxt)
-                further = self._read(text, nxt, stepped, budget - 1)
-                reading = (nxt, stepped, strong) if further is None else (further[0], further[1], strong or further[2])
+            best: tuple[int, Hypotheses, bool] | None = None
+            for nxt, stepped, named_in_full in options:
+                further = self._read(text, nxt, stepped, budget)
+                reading = (nxt, stepped, named_in_full) if further is None else \
+                    (further[0], further[1], named_in_full or further[2])
                 if best is None or reading[0] > best[0]:
                     best = reading
-            if best is not None and table.leaves.issuperset(best[1]):
-                return best  # down to the most specific level: shorter names cannot do better
-        return best
+                if leaves.issuperset(best[1]):
+                    break
+            assert best is not None
+            return best[0], best[1], strong or best[2]
+        return result
+
+
+    def _worth_exploring(self, text: str, options: list[tuple[int, Hypotheses, bool]]) -> list[tuple[int, Hypotheses, bool]]:
+        """The longest option, and the others that end elsewhere and have a name to read next."""
+        kept = [options[0]]
+        ends = {options[0][0]}
+        for option in options[1:]:
+            nxt = option[0]
+            if nxt not in ends and text[nxt : nxt + 2] in self._lengths:
+                kept.append(option)
+                ends.add(nxt)
+        return kept
 
 
 def _skip_separators(text: str, pos: int) -> int:
@@ -133,10 +171,18 @@ def _skip_noise(text: str, pos: int) -> int:
 
 
 def _evidence(base: Evidence, entry: _Entry) -> Evidence:
-    ev = dict(base)
-    if ev.get(entry.division.level) != "full":
-        ev[entry.division.level] = "short" if entry.short else "full"
-    return ev
+    bit = entry.bit
+    if entry.short:
+        return base if base & bit else base | bit | (bit << 3)
+    return (base | bit) & ~(bit << 3)
+
+
+def how_named(evidence: Evidence, level: str) -> str | None:
+    """"full", "short", or None when the text did not name that level."""
+    bit = LEVEL_BIT[level]
+    if not evidence & bit:
+        return None
+    return "short" if evidence & (bit << 3) else "full"
 
 
 def _step(table: DivisionTable, hyps: Hypotheses | None, entries: list[_Entry]) -> Hypotheses | None:
@@ -148,8 +194,7 @@ def _step(table: DivisionTable, hyps: Hypotheses | None, entries: list[_Entry]) 
     if not entries:
         return None
     if hyps is None:
-        first = {e.division.adcode: _evidence({}, e) for e in entries
-                 if not (e.short and e.division.level == "county")}
+        first = {e.division.adcode: _evidence(0, e) for e in entries if not e.county_short}
         return first or None
     lineage = table.lineage
     deeper: Hypotheses = {}
@@ -160,7 +205,7 @@ def _step(table: DivisionTable, hyps: Hypotheses | None, entries: list[_Entry]) 
         for h, ev in hyps.items():
             if h != code and h in above:
                 deeper[code] = _better(deeper.get(code), _evidence(ev, e))
-                if e.short and e.division.level == "county":
+                if e.county_short:
                     county_shorts.add(code)
     if deeper:
         # 乌鲁木齐 after 新疆 is the city, not also its 乌鲁木齐县: a county's short name
@@ -171,7 +216,7 @@ def _step(table: DivisionTable, hyps: Hypotheses | None, entries: list[_Entry]) 
     for h, ev in hyps.items():
         above = lineage[h]
         for e in entries:
-            if e.division.adcode in above and not (e.short and e.division.level == "county"):
+            if e.division.adcode in above and not e.county_short:
                 same[h] = _better(same.get(h), _evidence(ev, e))
     return same or None
 
@@ -183,24 +228,28 @@ def _better(current: Evidence | None, new: Evidence) -> Evidence:
 
 
 def _score(ev: Evidence) -> tuple[int, int]:
-    return len(ev), sum(1 for v in ev.values() if v == "full")
+    named = ev & 7
+    return _POPCOUNT[named], _POPCOUNT[named & ~(ev >> 3)]
+
+
+def _union(a: Evidence, b: Evidence) -> Evidence:
+    """Each level as well named as either reading named it."""
+    named = (a | b) & 7
+    full = (a & 7 & ~(a >> 3)) | (b & 7 & ~(b >> 3))
+    return named | ((named & ~full) << 3)
 
 
 def merge(table: DivisionTable, a: Hypotheses, b: Hypotheses) -> Hypotheses | None:
     """What two independent readings of one address agree on, or None when they disagree."""
     out: Hypotheses = {}
+    lineage = table.lineage
     for ca, eva in a.items():
         for cb, evb in b.items():
-            da, db = table[ca], table[cb]
-            if table.is_ancestor_or_self(da, db):
+            if ca in lineage[cb]:
                 keep = cb
-            elif table.is_ancestor_or_self(db, da):
+            elif cb in lineage[ca]:
                 keep = ca
             else:
                 continue
-            ev = dict(eva)
-            for level, how in evb.items():
-                if ev.get(level) != "full":
-                    ev[level] = how
-            out[keep] = _better(out.get(keep), ev)
+            out[keep] = _better(out.get(keep), _union(eva, evb))
     return out or None

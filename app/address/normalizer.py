@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from app.address.divisions import Division, DivisionTable, load_divisions
 from app.address.errors import AddressError
-from app.address.matcher import Hypotheses, NameIndex, Scan, merge
+from app.address.matcher import Evidence, Hypotheses, NameIndex, Scan, how_named, merge
 from app.address.model import Candidate, NormalizedAddress
 from app.domain.model import Address
 
@@ -60,6 +60,7 @@ class OfflineGeocoder:
         self.table = table if table is not None else load_divisions()
         self.index = NameIndex(self.table)
         self._levels_cache: dict[str, tuple[str, str, str]] = {}
+        self._confidence_cache: dict[tuple[str, Evidence, int], float] = {}
         self._read_fields = functools.lru_cache(maxsize=cache_size)(self._read_fields_uncached)
         self._normalize_line = functools.lru_cache(maxsize=cache_size)(self._normalize_line_uncached)
 
@@ -170,19 +171,24 @@ class OfflineGeocoder:
         province, city, district = self._levels(division)
         return Candidate(province=province, city=city, district=district, adcode=division.adcode)
 
-    def _resolved(self, division: Division, evidence: dict[str, str], ignored: int, detail: str) -> NormalizedAddress:
+    def _resolved(self, division: Division, evidence: Evidence, ignored: int, detail: str) -> NormalizedAddress:
+        key = (division.adcode, evidence, ignored)
+        confidence = self._confidence_cache.get(key)
+        if confidence is None:
+            confidence = self._confidence_cache[key] = self._confidence(division, evidence, ignored)
         province, city, district = self._levels(division)
+        return NormalizedAddress(province=province, city=city, district=district, adcode=division.adcode,
+                                 detail=detail, confidence=confidence, resolved=True)
+
+    def _confidence(self, division: Division, evidence: Evidence, ignored: int) -> float:
         confidence = 1.0 - IGNORED_FIELD * ignored
         for node in self.table.chain(division):
-            how = evidence.get(node.level)
+            how = how_named(evidence, node.level)
             if how is None:
                 confidence -= MISSING_LEVEL
             elif how == "short":
                 confidence -= COUNTY_SHORT_NAME if node.level == "county" else SHORT_NAME
-        return NormalizedAddress(
-            province=province, city=city, district=district, adcode=division.adcode, detail=detail,
-            confidence=round(max(confidence, MIN_RESOLVED_CONFIDENCE), 2), resolved=True,
-        )
+        return round(max(confidence, MIN_RESOLVED_CONFIDENCE), 2)
 
     def _partial(self, division: Division, detail: str) -> NormalizedAddress:
         """Known down to a province or city with divisions below: the next level is missing."""
