@@ -114,7 +114,7 @@ class OfflineGeocoder:
         return _Reading(groups[0] if groups else None, ignored=ignored)
 
     def _all_leaves(self, hyps: Hypotheses) -> bool:
-        return all(self.table.is_leaf(self.table[c]) for c in hyps)
+        return self.table.leaves.issuperset(hyps)
 
     # -- combining --------------------------------------------------------------------
 
