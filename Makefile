@@ -36,7 +36,7 @@ test-chaos: $(STAMP)
 	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m chaos
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app agents tables tests
+	$(VENV)/bin/ruff check app agents tables tests bench scripts
 
 broker-embedded: $(STAMP)
 	$(VENV)/bin/orderhub broker --kind embedded --port 9092
