@@ -1,0 +1,178 @@
+"""Pure: a rules snapshot and the evaluation of one order's facts against it.
+
+Order: rules run by `priority` (lower first), ties by rule id, so the result never
+depends on file order or topic arrival. Disabled rules do not run. For each field
+(carrier, warehouse) the first matching rule that sets it wins; every matching rule's
+holds, tags and approvals apply. A rule whose `when` fails for this order (a missing
+fact, a type error, a non-boolean result) is reported in `errors`; the caller holds the
+order with reason ``rule_error:<id>``. Evaluation never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import cel
+
+from app.rules.compiled import CompiledRule, compile_rule
+from app.rules.model import ActionKind, Rule, RuleRef
+
+__all__ = ["Evaluation", "RuleSet", "RuleTrace", "evaluate"]
+
+
+class RuleSet:
+    """An immutable, compiled snapshot of the rules. Build the next one with `updated`,
+    which reuses the compiled program of every rule whose version did not change."""
+
+    __slots__ = ("_compiled", "_rules", "active", "facts", "invalid")
+
+    def __init__(self, rules: Iterable[Rule] = (), *, previous: RuleSet | None = None) -> None:
+        self._rules: dict[str, Rule] = {r.id: r for r in rules}
+        reuse = previous._compiled if previous is not None else {}
+        self._compiled: dict[str, CompiledRule] = {}
+        #: rules that did not compile (published by something other than `rules apply`): id → error
+        self.invalid: dict[str, str] = {}
+        for rule in self._rules.values():
+            old = reuse.get(rule.id)
+            if old is not None and old.rule == rule:
+                self._compiled[rule.id] = old
+                continue
+            try:
+                self._compiled[rule.id] = compile_rule(rule)
+            except Exception as exc:  # noqa: BLE001 — a bad rule must not stop the others
+                self.invalid[rule.id] = str(exc)
+        self.active: tuple[CompiledRule, ...] = tuple(sorted(
+            (c for c in self._compiled.values() if c.rule.enabled),
+            key=lambda c: (c.rule.priority, c.rule.id)))
+        self.facts: frozenset[str] = frozenset().union(*(c.facts for c in self.active))
+
+    @property
+    def rules(self) -> Mapping[str, Rule]:
+        return self._rules
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def updated(self, changes: Mapping[str, Rule | None]) -> RuleSet:
+        """A new snapshot with `changes` applied (None deletes the rule)."""
+        rules = dict(self._rules)
+        for rule_id, rule in changes.items():
+            if rule is None:
+                rules.pop(rule_id, None)
+            else:
+                rules[rule_id] = rule
+        return RuleSet(rules.values(), previous=self)
+
+    def invalid_rules(self) -> Iterable[tuple[RuleRef, str]]:
+        for rule_id, error in sorted(self.invalid.items()):
+            yield self._rules[rule_id].ref, error
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTrace:
+    """What one rule did for one order (for `rules explain`)."""
+
+    id: str
+    version: int
+    #: "matched", "not_matched", "skipped" (its guard excluded the order), "error"
+    outcome: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    carrier: str = ""
+    warehouse: str = ""
+    #: (reason, rule) in evaluation order, one per reason
+    holds: tuple[tuple[str, RuleRef], ...] = ()
+    tags: tuple[str, ...] = ()
+    #: (reason, rule)
+    approvals: tuple[tuple[str, RuleRef], ...] = ()
+    fired: tuple[RuleRef, ...] = ()
+    #: (rule, message) for rules that failed on this order
+    errors: tuple[tuple[RuleRef, str], ...] = ()
+    carrier_rule: RuleRef | None = None
+    warehouse_rule: RuleRef | None = None
+    trace: tuple[RuleTrace, ...] = field(default=(), compare=False)
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).split(". ")[0].strip() or type(exc).__name__
+    if isinstance(exc, KeyError):
+        return f"no such key {text}"
+    return text
+
+
+def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], *, explain: bool = False) -> Evaluation:
+    """Run every active rule on one order's facts. Never raises (see module docstring)."""
+    try:
+        context = cel.Context(variables={k: v for k, v in facts.items() if k in ruleset.facts})
+    except Exception as exc:  # noqa: BLE001 — e.g. an amount beyond int64: every rule fails, none guesses
+        message = f"facts cannot be evaluated: {_error_text(exc)}"
+        return Evaluation(errors=tuple((c.rule.ref, message) for c in ruleset.active))
+    carrier = warehouse = ""
+    carrier_rule = warehouse_rule = None
+    holds: dict[str, RuleRef] = {}
+    approvals: dict[str, RuleRef] = {}
+    tags: dict[str, None] = {}
+    fired: list[RuleRef] = []
+    errors: list[tuple[RuleRef, str]] = []
+    trace: list[RuleTrace] = []
+    for compiled in ruleset.active:
+        rule = compiled.rule
+        guard = compiled.guard
+        if guard is not None and facts.get(guard.fact) not in guard.values:
+            if explain:
+                trace.append(RuleTrace(rule.id, rule.version, "skipped",
+                                       f"{guard.fact} is not {' / '.join(sorted(guard.values))}"))
+            continue
+        try:
+            result = compiled.program.execute(context)
+        except Exception as exc:  # noqa: BLE001 — any failure of one rule holds the order, never crashes
+            errors.append((rule.ref, _error_text(exc)))
+            if explain:
+                trace.append(RuleTrace(rule.id, rule.version, "error", _error_text(exc)))
+            continue
+        if result is not True:
+            if result is not False:
+                message = f"when gave {type(result).__name__}, not true/false"
+                errors.append((rule.ref, message))
+                if explain:
+                    trace.append(RuleTrace(rule.id, rule.version, "error", message))
+            elif explain:
+                trace.append(RuleTrace(rule.id, rule.version, "not_matched"))
+            continue
+        ref = rule.ref
+        fired.append(ref)
+        effects = []
+        for action in rule.then:
+            kind = action.kind
+            if kind is ActionKind.SET_CARRIER:
+                if carrier_rule is None:
+                    carrier, carrier_rule = action.value, ref
+                    effects.append(f"carrier={action.value}")
+                else:
+                    effects.append(f"carrier={action.value} (overridden by {carrier_rule.id})")
+            elif kind is ActionKind.SET_WAREHOUSE:
+                if warehouse_rule is None:
+                    warehouse, warehouse_rule = action.value, ref
+                    effects.append(f"warehouse={action.value}")
+                else:
+                    effects.append(f"warehouse={action.value} (overridden by {warehouse_rule.id})")
+            elif kind is ActionKind.HOLD:
+                holds.setdefault(action.value, ref)
+                effects.append(f"hold {action.value}")
+            elif kind is ActionKind.ADD_TAG:
+                tags.setdefault(action.value, None)
+                effects.append(f"tag {action.value}")
+            else:
+                approvals.setdefault(action.value, ref)
+                effects.append(f"approval {action.value}")
+        if explain:
+            trace.append(RuleTrace(rule.id, rule.version, "matched", "; ".join(effects)))
+    return Evaluation(
+        carrier=carrier, warehouse=warehouse, holds=tuple(holds.items()), tags=tuple(tags),
+        approvals=tuple(approvals.items()), fired=tuple(fired), errors=tuple(errors),
+        carrier_rule=carrier_rule, warehouse_rule=warehouse_rule, trace=tuple(trace))
