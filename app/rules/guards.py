@@ -79,7 +79,8 @@ def _guard_of(conjunct: str) -> Guard | None:
         return Guard(m.group(3), frozenset({m.group(1) if m.group(1) is not None else m.group(2)}))
     m = _IN.fullmatch(conjunct)
     if m and m.group(1) in STRING_FACTS:
-        values = frozenset(a if a is not None else b for a, b in _LIST_ITEM.findall(m.group(2)))
+        values = frozenset(item.group(1) if item.group(1) is not None else item.group(2)
+                           for item in _LIST_ITEM.finditer(m.group(2)))
         return Guard(m.group(1), values)
     return None
 

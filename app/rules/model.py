@@ -99,7 +99,7 @@ class Rule:
             raise fail("field 'then' must be a non-empty list of actions")
         actions = tuple(_action(item, i, fail) for i, item in enumerate(then))
         return cls(id=rule_id, name=name, priority=priority, enabled=enabled, version=version,
-                   when=when.strip(), then=actions)
+                   when=when.rstrip(), then=actions)
 
 
 def _action(item: Any, index: int, fail: Any) -> Action:
