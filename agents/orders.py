@@ -16,18 +16,22 @@ from app.domain import transitions
 from app.domain.identity import make_oli
 from app.domain.model import Order
 from app.main import app, settings
+from app.routing import RulesRouter
+from app.routing.geocoding import default_geocoder
 from app.topics import order_inputs_topic, wms_events_topic
 from tables.orders import orders_table, pending_payments_table
+from tables.reference import reference
 
-routing = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
-                                      carrier=settings.default_carrier)
+defaults = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
+                                       carrier=settings.default_carrier)
+geocoder = default_geocoder()
 order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(),
                                 key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 WMS_TOPIC = wms_events_topic.get_topic_name()
 
 
-def _decide(topic: str, value: bytes | None) -> tuple[str, transitions.Decision]:
+def _decide(topic: str, value: bytes | None, routing: RulesRouter) -> tuple[str, transitions.Decision]:
     now = utcnow()
     if topic == WMS_TOPIC:
         wms_event = codec.decode_wms_event(value)
@@ -50,11 +54,16 @@ def _decide(topic: str, value: bytes | None) -> tuple[str, transitions.Decision]
 async def process(event: Any) -> None:
     topic = event.message.topic
     stage = "wms" if topic == WMS_TOPIC else "route"
+    if not reference.ready.is_set():
+        await reference.ready.wait()  # rules and SKU catalog loaded once before the first order is routed
+    routing = RulesRouter(reference.rules, reference.catalog, geocoder, defaults)
     try:
-        oli, decision = _decide(topic, event.value)
+        oli, decision = _decide(topic, event.value, routing)
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage=stage)
         return
+    if routing.last is not None:
+        _log_routing(oli, routing)
     if not decision.changed:
         log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
         return
@@ -69,6 +78,18 @@ async def process(event: Any) -> None:
             del pending_payments_table[key]
     log.debug("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
               version=decision.order.version if decision.order else None, commands=len(decision.commands))
+
+
+def _log_routing(oli: str, routing: RulesRouter) -> None:
+    decision = routing.last
+    assert decision is not None
+    for ref, message in decision.evaluation.errors:
+        reference.rule_errors[ref.id] += 1
+        log.warning("rule.failed", oli=oli, rule_id=ref.id, rule_version=ref.version, error=message,
+                    failures=reference.rule_errors[ref.id])
+    log.debug("order.routed", oli=oli, stage="route", carrier=decision.carrier, warehouse=decision.warehouse,
+             holds=[h.reason for h in decision.holds],
+             rules_fired=[f"{r.id}@{r.version}" for r in decision.rules_fired])
 
 
 @app.agent(order_and_wms_topic, name="process-orders")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from app.address.model import NormalizedAddress
 from app.domain.model import Address
 
-__all__ = ["SplitFieldsGeocoder"]
+__all__ = ["SplitFieldsGeocoder", "default_geocoder"]
 
 
 class SplitFieldsGeocoder:
@@ -19,3 +19,8 @@ class SplitFieldsGeocoder:
             province=address.province, city=address.city, district=address.district,
             adcode=address.adcode, detail=address.detail, confidence=1.0 if resolved else 0.0,
             resolved=resolved)
+
+
+def default_geocoder() -> SplitFieldsGeocoder:
+    """The geocoder the worker and the CLI use (one place to swap in the offline normaliser)."""
+    return SplitFieldsGeocoder()

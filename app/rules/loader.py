@@ -33,6 +33,8 @@ def parse_rules(text: str, *, source: str = "rules") -> list[Rule]:
 def parse_rules_data(data: Any, *, source: str = "rules") -> list[Rule]:
     if isinstance(data, dict) and set(data) == {"rules"}:
         data = data["rules"]
+    if data is None:  # an empty file: no rules
+        return []
     if not isinstance(data, list):
         raise RuleDefinitionError(f"{source}: expected a list of rules (or a mapping with `rules:`)")
     rules: list[Rule] = []
