@@ -29,9 +29,10 @@ def _consumer(settings: Settings) -> AIOKafkaConsumer:
 
 
 async def _assign_all(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    await consumer.topics()  # fetches the cluster's metadata; partitions_for_topic reads it
     partitions = []
     for topic in topics:
-        for p in sorted(await consumer.partitions_for_topic(topic) or ()):  # type: ignore[arg-type]
+        for p in sorted(consumer.partitions_for_topic(topic) or ()):
             partitions.append(TopicPartition(topic, p))
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
