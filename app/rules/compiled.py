@@ -16,7 +16,7 @@ import cel
 
 from app.rules.errors import RuleDefinitionError
 from app.rules.facts import FACTS, sample_facts
-from app.rules.guards import Guard, find_guard
+from app.rules.guards import Prefilter, prefilter
 from app.rules.model import Rule
 
 __all__ = ["CompiledRule", "compile_rule"]
@@ -32,7 +32,8 @@ class CompiledRule:
     program: Any  # cel.Program
     #: facts the expression reads
     facts: frozenset[str]
-    guard: Guard | None
+    #: the conjuncts Python decides before (or instead of) CEL; None = always CEL
+    prefilter: Prefilter | None
 
 
 def _position_of(name: str, source: str) -> tuple[int, int]:
@@ -68,7 +69,7 @@ def compile_rule(rule: Rule, *, trial: bool = False) -> CompiledRule:
         raise RuleDefinitionError(
             f"rule {rule.id}: when {line}:{column}: unknown name {unknown[0]!r} "
             f"(facts: {', '.join(FACTS)}; see docs/rules.md)", rule_id=rule.id, line=line, column=column)
-    compiled = CompiledRule(rule, program, frozenset(names), find_guard(rule.when))
+    compiled = CompiledRule(rule, program, frozenset(names), prefilter(rule.when))
     if trial:
         _trial(compiled)
     return compiled

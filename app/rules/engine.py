@@ -11,7 +11,7 @@ order with reason ``rule_error:<id>``. Evaluation never raises.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cel
@@ -26,9 +26,10 @@ class RuleSet:
     """An immutable, compiled snapshot of the rules. Build the next one with `updated`,
     which reuses the compiled program of every rule whose version did not change."""
 
-    __slots__ = ("_compiled", "_rules", "active", "facts", "invalid")
+    __slots__ = ("_always", "_compiled", "_index", "_rules", "active", "facts", "invalid")
 
-    def __init__(self, rules: Iterable[Rule] = (), *, previous: RuleSet | None = None) -> None:
+    def __init__(self, rules: Iterable[Rule] = (), *, previous: RuleSet | None = None,
+                 use_prefilter: bool = True) -> None:
         self._rules: dict[str, Rule] = {r.id: r for r in rules}
         reuse = previous._compiled if previous is not None else {}
         self._compiled: dict[str, CompiledRule] = {}
@@ -44,9 +45,38 @@ class RuleSet:
             except Exception as exc:  # noqa: BLE001 — a bad rule must not stop the others
                 self.invalid[rule.id] = str(exc)
         self.active: tuple[CompiledRule, ...] = tuple(sorted(
-            (c for c in self._compiled.values() if c.rule.enabled),
+            (c if use_prefilter else replace(c, prefilter=None) for c in self._compiled.values() if c.rule.enabled),
             key=lambda c: (c.rule.priority, c.rule.id)))
         self.facts: frozenset[str] = frozenset().union(*(c.facts for c in self.active))
+        self._build_index()
+
+    def _build_index(self) -> None:
+        """Rules with a `fact == "x"` / `fact in [...]` check are indexed by fact and value, so an
+        order only visits the rules its own values can match (plus the unindexed ones)."""
+        self._always: frozenset[int] = frozenset(
+            i for i, c in enumerate(self.active) if c.prefilter is None or c.prefilter.index_key is None)
+        index: dict[str, dict[str, set[int]]] = {}
+        for i, c in enumerate(self.active):
+            key = c.prefilter.index_key if c.prefilter is not None else None
+            if key is not None:
+                by_value = index.setdefault(key.fact, {})
+                for value in key.index_values or ():
+                    by_value.setdefault(value, set()).add(i)
+        self._index = {fact: {v: frozenset(s) for v, s in by_value.items()} for fact, by_value in index.items()}
+
+    def candidates(self, facts: Mapping[str, Any]) -> list[int]:
+        """Positions in `active`, in evaluation order, of the rules that can match these facts."""
+        if not self._index:
+            return list(range(len(self.active)))
+        found = set(self._always)
+        for fact, by_value in self._index.items():
+            value = facts.get(fact)
+            if type(value) is str:
+                found.update(by_value.get(value, ()))
+            else:  # absent or odd: CEL decides every rule indexed on it
+                for positions in by_value.values():
+                    found.update(positions)
+        return sorted(found)
 
     @property
     def rules(self) -> Mapping[str, Rule]:
@@ -102,16 +132,53 @@ def _error_text(exc: BaseException) -> str:
     text = str(exc).split(". ")[0].strip() or type(exc).__name__
     if isinstance(exc, KeyError):
         return f"no such key {text}"
+    if text.startswith("Undefined variable or function: "):
+        return f"fact {text.removeprefix('Undefined variable or function: ')} is unknown for this order"
     return text
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _prefilter(compiled: CompiledRule, facts: Mapping[str, Any]) -> tuple[bool | None, str]:
+    """(False, failed check) to skip, (True, "") when the checks decide a match, (None, "") for CEL.
+    Inlined `Check.decide`: this loop runs for every candidate rule of every order."""
+    pre = compiled.prefilter
+    if pre is None:
+        return None, ""
+    undecided = False
+    for check in pre.checks:
+        value = facts.get(check.fact)
+        kind = check.kind
+        if type(value) is not kind or (kind is int and not _INT64_MIN <= value <= _INT64_MAX) or (
+                kind is list and not all(type(v) is str for v in value)):
+            undecided = True
+        elif not check.test(value):
+            return False, check.text
+    return (None if undecided or not pre.complete else True), ""
 
 
 def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], *, explain: bool = False) -> Evaluation:
     """Run every active rule on one order's facts. Never raises (see module docstring)."""
-    try:
-        context = cel.Context(variables={k: v for k, v in facts.items() if k in ruleset.facts})
-    except Exception as exc:  # noqa: BLE001 — e.g. an amount beyond int64: every rule fails, none guesses
-        message = f"facts cannot be evaluated: {_error_text(exc)}"
-        return Evaluation(errors=tuple((c.rule.ref, message) for c in ruleset.active))
+    active = ruleset.active
+    # explain visits every rule so that each gets a line; the checks skip the same ones the index does
+    positions = range(len(active)) if explain else ruleset.candidates(facts)
+    outcomes: list[tuple[CompiledRule, bool | None, str]] = []
+    cel_facts: set[str] = set()
+    for position in positions:
+        compiled = active[position]
+        decided, failed = _prefilter(compiled, facts)
+        outcomes.append((compiled, decided, failed))
+        if decided is None:
+            cel_facts |= compiled.facts
+    context: Any = None
+    context_error: Exception | None = None
+    if cel_facts:
+        try:  # only the facts the rules left to CEL read: converting a fact costs more than testing it
+            context = cel.Context(variables={k: v for k, v in facts.items() if k in cel_facts})
+        except Exception as exc:  # noqa: BLE001 — unconvertible facts: those rules fail, none guesses
+            context_error = exc
+
     carrier = warehouse = ""
     carrier_rule = warehouse_rule = None
     holds: dict[str, RuleRef] = {}
@@ -120,30 +187,34 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], *, explain: bool = Fals
     fired: list[RuleRef] = []
     errors: list[tuple[RuleRef, str]] = []
     trace: list[RuleTrace] = []
-    for compiled in ruleset.active:
+    for compiled, decided, failed in outcomes:
         rule = compiled.rule
-        guard = compiled.guard
-        if guard is not None and facts.get(guard.fact) not in guard.values:
+        if decided is False:
             if explain:
-                trace.append(RuleTrace(rule.id, rule.version, "skipped",
-                                       f"{guard.fact} is not {' / '.join(sorted(guard.values))}"))
+                trace.append(RuleTrace(rule.id, rule.version, "skipped", f"not: {failed}"))
             continue
-        try:
-            result = compiled.program.execute(context)
-        except Exception as exc:  # noqa: BLE001 — any failure of one rule holds the order, never crashes
-            errors.append((rule.ref, _error_text(exc)))
-            if explain:
-                trace.append(RuleTrace(rule.id, rule.version, "error", _error_text(exc)))
-            continue
-        if result is not True:
-            if result is not False:
-                message = f"when gave {type(result).__name__}, not true/false"
+        if decided is None:
+            try:
+                if context_error is not None:
+                    raise context_error
+                result = compiled.program.execute(context)
+            except Exception as exc:  # noqa: BLE001 — any failure of one rule holds the order, never crashes
+                message = _error_text(exc)
+                if exc is context_error:
+                    message = f"facts cannot be evaluated: {message}"
                 errors.append((rule.ref, message))
                 if explain:
                     trace.append(RuleTrace(rule.id, rule.version, "error", message))
-            elif explain:
-                trace.append(RuleTrace(rule.id, rule.version, "not_matched"))
-            continue
+                continue
+            if result is not True:
+                if result is not False:
+                    message = f"when gave {type(result).__name__}, not true/false"
+                    errors.append((rule.ref, message))
+                    if explain:
+                        trace.append(RuleTrace(rule.id, rule.version, "error", message))
+                elif explain:
+                    trace.append(RuleTrace(rule.id, rule.version, "not_matched"))
+                continue
         ref = rule.ref
         fired.append(ref)
         effects = []

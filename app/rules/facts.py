@@ -10,6 +10,7 @@ entries) is absent, so a rule reading it fails for that order and holds it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +61,6 @@ FACTS: dict[str, Fact] = {f.name: f for f in (
     Fact("order", "map", "the whole standard order as JSON (`order.receiver.address.town`, ...)", {}),
 )}
 
-#: facts that are plain strings: the only ones the pre-filter indexes on (rules/guards.py)
-STRING_FACTS = frozenset(name for name, f in FACTS.items() if f.type == "string")
-
-
 def sample_facts() -> dict[str, Any]:
     """A typical order's facts, for the trial evaluation `rules check` does."""
     values = {name: f.sample for name, f in FACTS.items()}
@@ -74,39 +71,37 @@ def sample_facts() -> dict[str, Any]:
     return values
 
 
+_Getter = Callable[[Order, Weighing, NormalizedAddress], Any]
+_GETTERS: dict[str, _Getter] = {
+    "channel": lambda o, w, a: o.channel, "shop_id": lambda o, w, a: o.shop_id,
+    "status": lambda o, w, a: o.status.value,
+    "province": lambda o, w, a: a.province, "city": lambda o, w, a: a.city,
+    "district": lambda o, w, a: a.district, "adcode": lambda o, w, a: a.adcode,
+    "address_resolved": lambda o, w, a: a.resolved,
+    "line_count": lambda o, w, a: len(o.lines), "quantity": lambda o, w, a: sum(x.quantity for x in o.lines),
+    "skus": lambda o, w, a: [x.sku for x in o.lines],
+    "outer_skus": lambda o, w, a: [x.outer_sku for x in o.lines if x.outer_sku],
+    "internal_skus": lambda o, w, a: w.internal_skus, "categories": lambda o, w, a: w.categories,
+    "warehouses": lambda o, w, a: list(w.warehouses),
+    "total_fen": lambda o, w, a: o.amounts.total, "paid_fen": lambda o, w, a: o.amounts.paid,
+    "shipping_fen": lambda o, w, a: o.amounts.shipping, "discount_fen": lambda o, w, a: o.amounts.discount,
+    "currency": lambda o, w, a: o.amounts.currency, "tags": lambda o, w, a: list(o.tags),
+    "buyer_memo": lambda o, w, a: o.buyer_memo, "seller_memo": lambda o, w, a: o.seller_memo,
+    "order": lambda o, w, a: orjson.loads(orjson.dumps(o)),
+}
+#: facts absent when the weight is unknown
+_WEIGHTS: dict[str, _Getter] = {
+    "weight_g": lambda o, w, a: w.total_weight_g,
+    "line_weights_g": lambda o, w, a: [x.weight_g for x in w.lines],
+}
+_ALL = frozenset(_GETTERS) | frozenset(_WEIGHTS)
+
+
 def compute_facts(order: Order, weighing: Weighing, address: NormalizedAddress,
                   *, names: frozenset[str] | None = None) -> dict[str, Any]:
     """The facts of one order. With `names`, only those (the ones some rule reads) are computed."""
-
-    def want(name: str) -> bool:
-        return names is None or name in names
-
-    lines = order.lines
-    a = order.amounts
-    facts: dict[str, Any] = {}
-    simple = {
-        "channel": lambda: order.channel, "shop_id": lambda: order.shop_id, "status": lambda: order.status.value,
-        "province": lambda: address.province, "city": lambda: address.city,
-        "district": lambda: address.district, "adcode": lambda: address.adcode,
-        "address_resolved": lambda: address.resolved,
-        "line_count": lambda: len(lines), "quantity": lambda: sum(line.quantity for line in lines),
-        "skus": lambda: [line.sku for line in lines],
-        "outer_skus": lambda: [line.outer_sku for line in lines if line.outer_sku],
-        "internal_skus": lambda: weighing.internal_skus, "categories": lambda: weighing.categories,
-        "warehouses": lambda: list(weighing.warehouses),
-        "total_fen": lambda: a.total, "paid_fen": lambda: a.paid, "shipping_fen": lambda: a.shipping,
-        "discount_fen": lambda: a.discount, "currency": lambda: a.currency,
-        "tags": lambda: list(order.tags), "buyer_memo": lambda: order.buyer_memo,
-        "seller_memo": lambda: order.seller_memo,
-    }
-    for name, value in simple.items():
-        if want(name):
-            facts[name] = value()
+    wanted = _ALL if names is None else names
+    facts = {name: get(order, weighing, address) for name, get in _GETTERS.items() if name in wanted}
     if weighing.total_weight_g is not None:
-        if want("weight_g"):
-            facts["weight_g"] = weighing.total_weight_g
-        if want("line_weights_g"):
-            facts["line_weights_g"] = [lw.weight_g for lw in weighing.lines]
-    if want("order"):
-        facts["order"] = orjson.loads(orjson.dumps(order))
+        facts.update((name, get(order, weighing, address)) for name, get in _WEIGHTS.items() if name in wanted)
     return facts

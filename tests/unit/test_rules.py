@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from app.catalog import Catalog, parse_skus_csv, weigh
 from app.domain.model import Line, RuleRef
 from app.rules import FACTS, Rule, RuleDefinitionError, RuleSet, compute_facts, evaluate, parse_rules
-from app.rules.guards import find_guard, split_top_level_and
+from app.rules.guards import prefilter, split_top_level_and
 from tests.unit.rules_fixtures import HANGZHOU, URUMQI, FakeGeocoder, order
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,19 +162,36 @@ def test_a_rule_that_does_not_compile_on_the_topic_is_reported_not_run() -> None
 # ------------------------------------------------------------------ the pre-filter
 
 
-@pytest.mark.parametrize(("source", "guard"), [
-    ('province == "新疆维吾尔自治区" && weight_g > 2', ("province", {"新疆维吾尔自治区"})),
-    ('weight_g > 2 && "taobao" == channel', ("channel", {"taobao"})),
-    ("city in ['乌鲁木齐市', '克拉玛依市'] && (a || b)", ("city", {"乌鲁木齐市", "克拉玛依市"})),
-    ('province == "x" || weight_g > 1', None),
-    ('province == "x" ? true : false', None),
-    ('province == "a\\"b"', None),
-    ('weight_g == "x"', None),  # not a string fact
-    ('!province == "x"', None),
+@pytest.mark.parametrize(("source", "checks", "complete"), [
+    ('province == "新疆维吾尔自治区" && weight_g > 2', ['province == "新疆维吾尔自治区"', "weight_g > 2"], True),
+    ('weight_g > 2 && "taobao" == channel', ["weight_g > 2", '"taobao" == channel'], True),
+    ("city in ['乌鲁木齐市', '克拉玛依市'] && (a || b)", ["city in ['乌鲁木齐市', '克拉玛依市']"], False),
+    ('"presale" in tags && city.contains("乌鲁木齐")', ['"presale" in tags', 'city.contains("乌鲁木齐")'], True),
+    ('skus.exists(s, s == "x") && line_count != 1', ["line_count != 1"], False),
+    ('province == "x" || weight_g > 1', None, None),
+    ('province == "x" ? true : false', None, None),
+    ('province == "a\\"b"', None, None),
+    ('weight_g == "x"', None, None),  # an int fact against a string: CEL decides (an error)
+    ('province == 3', None, None),
+    ("weight_g > 2.5", None, None),  # a double literal: CEL decides
+    ('!province == "x"', None, None),
+    ('order.channel == "x"', None, None),
 ])
-def test_guard_extraction(source: str, guard: tuple[str, set[str]] | None) -> None:
-    found = find_guard(source)
-    assert (None if found is None else (found.fact, set(found.values))) == guard
+def test_prefilter_extraction(source: str, checks: list[str] | None, complete: bool | None) -> None:
+    found = prefilter(source)
+    if checks is None:
+        assert found is None
+    else:
+        assert found is not None and [c.text for c in found.checks] == checks and found.complete is complete
+
+
+def test_prefilter_leaves_absent_or_odd_facts_to_cel() -> None:
+    found = prefilter("weight_g > 2000")
+    assert found is not None
+    (check,) = found.checks
+    assert check.decide({"weight_g": 2500}) is True and check.decide({"weight_g": 10}) is False
+    assert check.decide({}) is None and check.decide({"weight_g": True}) is None
+    assert check.decide({"weight_g": 2**64}) is None
 
 
 def test_split_respects_strings_and_brackets() -> None:
@@ -229,10 +246,8 @@ def test_any_rules_on_any_order_give_a_decision_or_a_hold_and_never_raise(rules:
     failed = {r.id for r, _ in decision.evaluation.errors}
     assert {h.reason for h in decision.holds} >= {f"rule_error:{i}" for i in failed}
     assert not failed & {r.id for r in decision.rules_fired}
-    # the pre-filter is exact: evaluating every rule gives the same result
-    unguarded = RuleSet(())
-    unguarded.active = tuple(replace(c, guard=None) for c in ruleset.active)
-    unguarded.facts = ruleset.facts
+    # the pre-filter is exact: evaluating every rule with CEL alone gives the same result
+    unguarded = RuleSet(_compilable(rules), use_prefilter=False)
     facts = compute_facts(o, weigh(o, CATALOG), FakeGeocoder().normalize(o.receiver.address))
     assert evaluate(unguarded, facts) == evaluate(ruleset, facts)
 
