@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from app.admin import client_security, ensure_reference_topics
 from app.settings import Settings
@@ -28,12 +29,30 @@ def _consumer(settings: Settings) -> AIOKafkaConsumer:
                             fetch_max_wait_ms=100, **client_security(settings))  # type: ignore[arg-type]
 
 
-async def _assign_all(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
-    await consumer.topics()  # fetches the cluster's metadata; partitions_for_topic reads it
-    partitions = []
-    for topic in topics:
-        for p in sorted(consumer.partitions_for_topic(topic) or ()):
-            partitions.append(TopicPartition(topic, p))
+async def _partitions(settings: Settings, topics: Iterable[str], timeout_s: float = 30.0) -> list[TopicPartition]:
+    """Every partition of `topics`. A topic created a moment ago may not be in the metadata
+    yet (Apache Kafka propagates it asynchronously): ask again until it is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, **client_security(settings))  # type: ignore[arg-type]
+    await admin.start()
+    try:
+        while True:
+            described = await admin.describe_topics(list(topics))
+            found = {d["topic"]: [p["partition"] for p in d.get("partitions") or ()]
+                     for d in described if d.get("error_code") == 0}
+            missing = [t for t in topics if not found.get(t)]
+            if not missing:
+                return [TopicPartition(t, p) for t in topics for p in sorted(found[t])]
+            if loop.time() > deadline:
+                raise LookupError(f"topics not found on the broker: {', '.join(missing)}")
+            await asyncio.sleep(0.5)
+    finally:
+        await admin.close()
+
+
+async def _assign_all(consumer: AIOKafkaConsumer, settings: Settings, topics: list[str]) -> list[TopicPartition]:
+    partitions = await _partitions(settings, topics)
     consumer.assign(partitions)
     await consumer.seek_to_beginning(*partitions)
     return partitions
@@ -47,7 +66,7 @@ async def follow(settings: Settings, topics: list[str],
     consumer = _consumer(settings)
     await consumer.start()
     try:
-        partitions = await _assign_all(consumer, topics)
+        partitions = await _assign_all(consumer, settings, topics)
         ends = await consumer.end_offsets(partitions) if partitions else {}
         pending = {tp for tp, end in ends.items() if end > 0}
         if not pending:

@@ -167,6 +167,8 @@ def _run(coro: Any) -> Any:
         return asyncio.run(asyncio.wait_for(coro, timeout=60))
     except (TimeoutError, OSError) as exc:
         raise UsageError(f"orderhub: broker not reachable or not answering ({exc.__class__.__name__})") from None
+    except LookupError as exc:
+        raise UsageError(f"orderhub: {exc}") from None
     except Exception as exc:
         if type(exc).__module__.startswith("aiokafka"):
             raise UsageError(f"orderhub: broker error: {exc.__class__.__name__}: {exc}") from None
