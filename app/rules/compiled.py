@@ -17,7 +17,7 @@ import cel
 from app.rules.errors import RuleDefinitionError
 from app.rules.facts import FACTS, sample_facts
 from app.rules.guards import Prefilter, prefilter
-from app.rules.model import Rule
+from app.rules.model import Rule, RuleRef
 
 __all__ = ["CompiledRule", "compile_rule"]
 
@@ -34,6 +34,7 @@ class CompiledRule:
     facts: frozenset[str]
     #: the conjuncts Python decides before (or instead of) CEL; None = always CEL
     prefilter: Prefilter | None
+    ref: RuleRef
 
 
 def _position_of(name: str, source: str) -> tuple[int, int]:
@@ -69,7 +70,7 @@ def compile_rule(rule: Rule, *, trial: bool = False) -> CompiledRule:
         raise RuleDefinitionError(
             f"rule {rule.id}: when {line}:{column}: unknown name {unknown[0]!r} "
             f"(facts: {', '.join(FACTS)}; see docs/rules.md)", rule_id=rule.id, line=line, column=column)
-    compiled = CompiledRule(rule, program, frozenset(names), prefilter(rule.when))
+    compiled = CompiledRule(rule, program, frozenset(names), prefilter(rule.when), rule.ref)
     if trial:
         _trial(compiled)
     return compiled

@@ -140,6 +140,26 @@ def _error_text(exc: BaseException) -> str:
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+def _effects(rule: Rule, ref: RuleRef, carrier_rule: RuleRef | None, warehouse_rule: RuleRef | None) -> str:
+    """What a matched rule's actions did, for `rules explain`."""
+    out = []
+    for action in rule.then:
+        if action.kind is ActionKind.SET_CARRIER:
+            won = carrier_rule == ref
+            out.append(f"carrier={action.value}" + ("" if won else f" (overridden by {carrier_rule.id if carrier_rule else '?'})"))
+        elif action.kind is ActionKind.SET_WAREHOUSE:
+            won = warehouse_rule == ref
+            out.append(f"warehouse={action.value}"
+                       + ("" if won else f" (overridden by {warehouse_rule.id if warehouse_rule else '?'})"))
+        elif action.kind is ActionKind.HOLD:
+            out.append(f"hold {action.value}")
+        elif action.kind is ActionKind.ADD_TAG:
+            out.append(f"tag {action.value}")
+        else:
+            out.append(f"approval {action.value}")
+    return "; ".join(out)
+
+
 def _prefilter(compiled: CompiledRule, facts: Mapping[str, Any]) -> tuple[bool | None, str]:
     """(False, failed check) to skip, (True, "") when the checks decide a match, (None, "") for CEL.
     Inlined `Check.decide`: this loop runs for every candidate rule of every order."""
@@ -167,10 +187,16 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], *, explain: bool = Fals
     cel_facts: set[str] = set()
     for position in positions:
         compiled = active[position]
+        if compiled.prefilter is None:
+            outcomes.append((compiled, None, ""))
+            cel_facts.update(compiled.facts)
+            continue
         decided, failed = _prefilter(compiled, facts)
-        outcomes.append((compiled, decided, failed))
         if decided is None:
-            cel_facts |= compiled.facts
+            cel_facts.update(compiled.facts)
+        elif decided is False and not explain:
+            continue
+        outcomes.append((compiled, decided, failed))
     context: Any = None
     context_error: Exception | None = None
     if cel_facts:
@@ -215,34 +241,24 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], *, explain: bool = Fals
                 elif explain:
                     trace.append(RuleTrace(rule.id, rule.version, "not_matched"))
                 continue
-        ref = rule.ref
+        ref = compiled.ref
         fired.append(ref)
-        effects = []
         for action in rule.then:
             kind = action.kind
             if kind is ActionKind.SET_CARRIER:
                 if carrier_rule is None:
                     carrier, carrier_rule = action.value, ref
-                    effects.append(f"carrier={action.value}")
-                else:
-                    effects.append(f"carrier={action.value} (overridden by {carrier_rule.id})")
             elif kind is ActionKind.SET_WAREHOUSE:
                 if warehouse_rule is None:
                     warehouse, warehouse_rule = action.value, ref
-                    effects.append(f"warehouse={action.value}")
-                else:
-                    effects.append(f"warehouse={action.value} (overridden by {warehouse_rule.id})")
             elif kind is ActionKind.HOLD:
                 holds.setdefault(action.value, ref)
-                effects.append(f"hold {action.value}")
             elif kind is ActionKind.ADD_TAG:
                 tags.setdefault(action.value, None)
-                effects.append(f"tag {action.value}")
             else:
                 approvals.setdefault(action.value, ref)
-                effects.append(f"approval {action.value}")
         if explain:
-            trace.append(RuleTrace(rule.id, rule.version, "matched", "; ".join(effects)))
+            trace.append(RuleTrace(rule.id, rule.version, "matched", _effects(rule, ref, carrier_rule, warehouse_rule)))
     return Evaluation(
         carrier=carrier, warehouse=warehouse, holds=tuple(holds.items()), tags=tuple(tags),
         approvals=tuple(approvals.items()), fired=tuple(fired), errors=tuple(errors),
