@@ -163,6 +163,9 @@ def _settings(broker: str | None) -> Settings:
 
 
 def _run(coro: Any) -> Any:
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the one-line error below says it
     try:
         return asyncio.run(asyncio.wait_for(coro, timeout=60))
     except (TimeoutError, OSError) as exc:
@@ -171,7 +174,7 @@ def _run(coro: Any) -> Any:
         raise UsageError(f"orderhub: {exc}") from None
     except Exception as exc:
         if type(exc).__module__.startswith("aiokafka"):
-            raise UsageError(f"orderhub: broker error: {exc.__class__.__name__}: {exc}") from None
+            raise UsageError(f"orderhub: broker error: {exc}") from None
         raise
 
 

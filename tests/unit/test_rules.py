@@ -234,7 +234,7 @@ def _compilable(rules: list[Rule]) -> list[Rule]:
     return list(seen.values())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(rule_strategy, max_size=8), order_strategy)
 def test_any_rules_on_any_order_give_a_decision_or_a_hold_and_never_raise(rules: list[Rule], o: Any) -> None:
     from app.domain.transitions import RoutingDefaults
