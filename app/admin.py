@@ -50,6 +50,14 @@ async def ensure_orderhub_topics(settings: Settings) -> None:
     await ensure_topics(settings.bootstrap_servers, [names.dlq(t) for t in names.inputs],
                         partitions=settings.partitions, replication=settings.replication,
                         config={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}, **security)
+    await ensure_reference_topics(settings)
+
+
+async def ensure_reference_topics(settings: Settings) -> None:
+    """The compacted `rules` and `skus` topics. One partition: one order of changes for every reader."""
+    await ensure_topics(settings.bootstrap_servers, TopicNames(settings.topic_prefix).reference,
+                        partitions=1, replication=settings.replication,
+                        config={"cleanup.policy": "compact"}, **client_security(settings))
 
 
 async def ensure_topics(bootstrap: str, topics: Iterable[str], *, partitions: int,

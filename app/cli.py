@@ -81,6 +81,77 @@ def _cmd_address(args: argparse.Namespace) -> int:
         raise UsageError(f"orderhub address: {exc}") from None
 
 
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from app import rules_cli
+
+    action = args.rules_action
+    if action == "check":
+        return rules_cli.check(args.file)
+    if action in ("route", "explain"):
+        return rules_cli.route(args.rules, args.orders, args.skus, explain=action == "explain")
+    if action == "dry-run":
+        if args.last < 1:
+            raise UsageError("orderhub rules dry-run: --last must be at least 1")
+        return rules_cli.dry_run(args.file, args.orders, args.baseline, args.skus, args.last, args.broker)
+    if action == "apply":
+        return rules_cli.apply(args.file, args.broker)
+    if action == "list":
+        return rules_cli.list_rules(args.broker, args.json)
+    return rules_cli.disable(args.id, args.broker)
+
+
+def _cmd_skus(args: argparse.Namespace) -> int:
+    from app import rules_cli
+
+    return rules_cli.import_skus(args.file, args.broker)
+
+
+def _add_rules_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("rules", help="check, try, publish and list routing rules (docs/rules.md)",
+                       description="Routing rules: CEL conditions over an order's facts, with actions "
+                                   "(set_carrier, set_warehouse, hold, add_tag, require_approval). "
+                                   "check/route/explain work on files without a broker.")
+    rs = p.add_subparsers(dest="rules_action", metavar="ACTION", required=True, parser_class=_Parser)
+    c = rs.add_parser("check", help="validate a rules file; errors name the rule id and line:column")
+    c.add_argument("file")
+    for name, text in (("route", "print the routing decision of each order as one JSON line"),
+                       ("explain", "like route, plus what every rule did for the order")):
+        r = rs.add_parser(name, help=text, description=text + " (no broker).")
+        r.add_argument("--rules", required=True, help="rules file (YAML or JSON)")
+        r.add_argument("--skus", help="SKU catalog CSV for weights (default: none, weights unknown)")
+        r.add_argument("orders", nargs="?", default="-",
+                       help="standard order JSON: one object, an array or JSON lines; - = stdin (default)")
+    d = rs.add_parser("dry-run", help="how many decisions a rules file would change, by rule",
+                      description="Route recent orders with the published rules (or --baseline) and with "
+                                  "FILE; print how many decisions change, by rule, as JSON.")
+    d.add_argument("file")
+    d.add_argument("--orders", help="JSON lines of standard orders (default: the orders table's changelog)")
+    d.add_argument("--baseline", help="rules file to compare with (default: the published rules)")
+    d.add_argument("--skus", help="SKU catalog CSV (default: the published catalog, or none with --orders)")
+    d.add_argument("--last", type=int, default=1000, help="replay the last N orders (default 1000)")
+    d.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    a = rs.add_parser("apply", help="publish a rules file (changed rules get the next version)")
+    a.add_argument("file")
+    a.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    li = rs.add_parser("list", help="list the published rules")
+    li.add_argument("--json", action="store_true", help="one JSON object per rule")
+    li.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    di = rs.add_parser("disable", help="disable a published rule (publishes its next version)")
+    di.add_argument("id")
+    di.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    p.set_defaults(func=_cmd_rules)
+
+    p = sub.add_parser("skus", help="SKU catalog: `skus import FILE.csv` publishes it",
+                       description="The SKU catalog maps platform SKUs to internal SKUs and weights.")
+    ss = p.add_subparsers(dest="skus_action", metavar="ACTION", required=True, parser_class=_Parser)
+    i = ss.add_parser("import", help="publish a catalog CSV to the compacted skus topic (key channel:sku)",
+                      description="Columns: channel, sku_id, outer_sku, internal_sku, weight_g, length_mm, "
+                                  "width_mm, height_mm, category, warehouses (|-separated).")
+    i.add_argument("file")
+    i.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    p.set_defaults(func=_cmd_skus)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -144,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shop-id", default="shop", help="shop id for the OLI (default: shop)")
     p.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="input file, or - for stdin (default)")
     p.set_defaults(func=_cmd_normalize)
+    _add_rules_parser(sub)
     return parser
 
 

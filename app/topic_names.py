@@ -31,6 +31,19 @@ class TopicNames:
     def ops_commands(self) -> str:
         return self._t("ops-commands")
 
+    # reference data: compacted, read in full by every worker
+    @property
+    def rules(self) -> str:
+        return self._t("rules")
+
+    @property
+    def skus(self) -> str:
+        return self._t("skus")
+
+    @property
+    def reference(self) -> tuple[str, ...]:
+        return (self.rules, self.skus)
+
     # internal: channel orders and payments re-keyed by oli so one worker owns each order
     @property
     def order_inputs(self) -> str:
