@@ -116,3 +116,15 @@ def test_a_rule_hold_holds_instead_of_shipping_and_records_the_rule() -> None:
 def test_without_rules_the_defaults_apply() -> None:
     d = _ship(RuleSet(()))
     assert (d.commands[0].carrier, d.commands[0].warehouse, d.commands[0].rules_fired) == ("SF", "WH-DEFAULT", ())
+
+
+def test_with_the_offline_normaliser_an_ambiguous_district_is_held_and_a_fuzzy_one_resolves() -> None:
+    from app.address import OfflineGeocoder
+    from app.domain.model import Address
+
+    offline = OfflineGeocoder()
+    ambiguous = decide(order(Address(detail="朝阳区建国路88号")), RULES, CATALOG, offline, DEFAULTS)
+    assert ambiguous.holds[0].reason == "address_unresolved"
+    assert "110105" in ambiguous.holds[0].detail and "220104" in ambiguous.holds[0].detail
+    fuzzy = decide(order(Address(detail="乌鲁木齐天山区解放北路1号")), RULES, CATALOG, offline, DEFAULTS)
+    assert fuzzy.address.adcode == "650102" and not any(h.reason == "address_unresolved" for h in fuzzy.holds)
