@@ -57,6 +57,24 @@ def _cmd_channels(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ops_settings(args: argparse.Namespace) -> object:
+    """Settings for the operations commands: ORDERHUB_* plus an optional --broker."""
+    from app.settings import Settings
+
+    broker = getattr(args, "broker", None)
+    return Settings.from_env(**({"broker": broker} if broker else {}))
+
+
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    from app import dlq_command
+    from app.operations.errors import OperationsError
+
+    try:
+        return dlq_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub dlq {args.dlq_action}: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -94,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("channels", help="list the channels orderhub can ingest")
     p.set_defaults(func=_cmd_channels)
+
+    from app.dlq_command import add_parser as add_dlq_parser
+
+    add_dlq_parser(sub)
+    sub.choices["dlq"].set_defaults(func=_cmd_dlq)
     return parser
 
 

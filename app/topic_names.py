@@ -53,6 +53,11 @@ class TopicNames:
     def alerts(self) -> str:
         return self._t("alerts")
 
+    @property
+    def dlq_replays(self) -> str:
+        """Compacted record of replayed DLQ ids (`orderhub dlq replay`), key = DLQ id."""
+        return self._t("dlq-replays")
+
     @staticmethod
     def dlq(topic: str) -> str:
         return topic + DLQ_SUFFIX

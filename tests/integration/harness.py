@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -41,14 +42,28 @@ class Pipeline:
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
         return env
 
-    def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str = "w1", *, web_port: int | None = None,
+                     extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a worker; with `web_port` its web server listens on 127.0.0.1:web_port."""
         data_dir = self.tmp / name
         data_dir.mkdir(exist_ok=True)
         (data_dir / "ready").unlink(missing_ok=True)
-        proc = start_worker(self.env(data_dir), self.log_path)
+        env = {**self.env(data_dir), **(extra_env or {})}
+        if web_port is None:
+            proc = start_worker(env, self.log_path)
+        else:
+            env.update(ORDERHUB_WEB_PORT=str(web_port), ORDERHUB_WEB_HOST="127.0.0.1")
+            proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env,
+                                    stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         wait_ready(proc, data_dir, self.log_path, timeout=120)
         self.workers.append(proc)
         return proc
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run `orderhub <args>` against this pipeline's broker and prefix."""
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], env=self.env(self.tmp / "cli"),
+                              capture_output=True, text=True, timeout=timeout)
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGKILL)
@@ -119,6 +134,14 @@ class Pipeline:
                                          f"records; worker log tail:\n{self.log_tail()}")
         finally:
             await consumer.stop()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 async def diagnose(p: Pipeline, olis: set[str]) -> str:
