@@ -75,6 +75,14 @@ def _cmd_dlq(args: argparse.Namespace) -> int:
         raise UsageError(f"orderhub dlq {args.dlq_action}: {exc}") from None
 
 
+def _cmd_lag(args: argparse.Namespace) -> int:
+    from app import lag_command
+
+    if not 0 < args.interval <= 300:
+        raise UsageError("orderhub lag: --interval must be between 0 and 300 seconds")
+    return lag_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -117,6 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_dlq_parser(sub)
     sub.choices["dlq"].set_defaults(func=_cmd_dlq)
+
+    from app.lag_command import add_parser as add_lag_parser
+
+    add_lag_parser(sub)
+    sub.choices["lag"].set_defaults(func=_cmd_lag)
     return parser
 
 

@@ -29,13 +29,15 @@ from aiokafka.errors import KafkaError
 
 from app.admin import client_security, ensure_topics
 from app.dlq import FIRST_FAILED_HEADER, REPLAYS_HEADER
+from app.metrics import ORIGIN_HEADER
 from app.operations.dlq_ids import DlqId, dlq_topic_for
 from app.operations.errors import NotFoundError, OperationsError
 from app.settings import Settings
 from app.topic_names import TopicNames
 
 REPLAYED_FROM_HEADER = "orderhub-replayed-from"
-_OUR_HEADERS = frozenset({REPLAYS_HEADER, FIRST_FAILED_HEADER, REPLAYED_FROM_HEADER})
+#: replaced on replay; the origin time is dropped so a replay is measured from the replay
+_OUR_HEADERS = frozenset({REPLAYS_HEADER, FIRST_FAILED_HEADER, REPLAYED_FROM_HEADER, ORIGIN_HEADER})
 REPLAY_BATCH = 500
 _READ_TIMEOUT_S = 30.0
 

@@ -1,0 +1,129 @@
+"""Offset snapshots from the cluster: committed offsets of consumer groups and log end offsets.
+
+What `kafka-consumer-groups.sh --describe` reads, for `orderhub lag` and the workers' lag
+monitor. Only partitions a group has committed at least once are known (the group's
+assignment is not decoded: Faust uses its own assignor protocol).
+
+Transaction markers: under exactly_once each committed transaction leaves a control
+record at the end of the partitions it wrote. A consumer that has read everything still
+commits the offset *before* the last marker, so the raw lag of an idle partition is 1.
+For partitions with a small raw lag the reader checks whether any readable record lies
+between the committed offset and the end; if none does, the lag is 0.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from app.admin import client_security
+from app.brokers import _quiet_aiokafka
+from app.operations.lag import PartitionKey, PartitionOffsets, Snapshot
+from app.settings import Settings
+
+#: raw lags up to this are checked for being transaction markers only
+MARKER_SLACK = 3
+
+
+class LagReaderError(Exception):
+    """The cluster could not be read; one line for the user."""
+
+
+class LagReader:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        client = {"bootstrap_servers": settings.bootstrap_servers, "request_timeout_ms": 15000,
+                  **client_security(settings)}
+        self._admin = AIOKafkaAdminClient(**client)  # type: ignore[arg-type]
+        self._consumer = AIOKafkaConsumer(**client, enable_auto_commit=False, isolation_level="read_committed",
+                                          fetch_max_wait_ms=100, max_partition_fetch_bytes=64 * 1024)
+        self._started = False
+        #: False once the broker failed to answer "all partitions of a group" (the embedded
+        #: broker mis-encodes that OffsetFetch answer); then every topic is asked explicitly
+        self._group_wide_fetch = True
+
+    async def start(self) -> None:
+        try:
+            await self._admin.start()
+            await self._consumer.start()
+        except KafkaError as exc:
+            await self.stop()
+            raise LagReaderError(f"broker {self.settings.bootstrap_servers}: {exc}") from None
+        self._started = True
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+        await self._admin.close()
+        self._started = False
+
+    async def __aenter__(self) -> LagReader:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def groups(self) -> list[str]:
+        return sorted(str(g[0]) for g in await self._admin.list_consumer_groups())
+
+    async def snapshot(self, groups: Iterable[str]) -> Snapshot:
+        try:
+            return await self._snapshot(groups)
+        except KafkaError as exc:
+            raise LagReaderError(f"broker {self.settings.bootstrap_servers}: {exc}") from None
+
+    async def _snapshot(self, groups: Iterable[str]) -> Snapshot:
+        committed: dict[PartitionKey, int | None] = {}
+        for group in groups:
+            for tp, meta in (await self._committed(group)).items():
+                if meta.offset >= 0:
+                    committed[(group, tp.topic, tp.partition)] = meta.offset
+        tps = sorted({TopicPartition(t, p) for _, t, p in committed})
+        at = time.monotonic()
+        ends = await self._consumer.end_offsets(tps) if tps else {}
+        starts = await self._consumer.beginning_offsets(tps) if tps else {}
+        offsets = {key: PartitionOffsets(c, ends[TopicPartition(key[1], key[2])],
+                                         starts[TopicPartition(key[1], key[2])])
+                   for key, c in committed.items()}
+        await self._discount_markers(offsets)
+        return Snapshot(at, offsets)
+
+    async def _committed(self, group: str) -> dict[TopicPartition, Any]:
+        if self._group_wide_fetch:
+            try:
+                with _quiet_aiokafka():
+                    return await self._admin.list_consumer_group_offsets(group)
+            except (KafkaError, ValueError):
+                self._group_wide_fetch = False
+        topics = [t for t in await self._consumer.topics() if not t.startswith("__")]
+        tps = [TopicPartition(t, p) for t in sorted(topics) for p in sorted(self._consumer.partitions_for_topic(t) or ())]
+        return await self._admin.list_consumer_group_offsets(group, partitions=tps) if tps else {}
+
+    async def _discount_markers(self, offsets: dict[PartitionKey, PartitionOffsets]) -> None:
+        """Set lag 0 where only transaction markers lie between the committed offset and the end."""
+        small = {key: o for key, o in offsets.items() if o.committed is not None and 0 < o.lag <= MARKER_SLACK}
+        if not small:
+            return
+        for key, o in small.items():
+            tp = TopicPartition(key[1], key[2])
+            self._consumer.assign([tp])
+            self._consumer.seek(tp, o.committed)  # type: ignore[arg-type]
+            deadline = time.monotonic() + 2.0
+            has_record = False
+            while time.monotonic() < deadline:
+                batch = await self._consumer.getmany(tp, timeout_ms=200, max_records=1)
+                if batch.get(tp):
+                    has_record = True
+                    break
+                if await self._consumer.position(tp) >= o.end:
+                    break
+            else:
+                has_record = True  # could not tell: keep the raw lag
+            if not has_record:
+                offsets[key] = PartitionOffsets(o.committed, o.end, o.start, markers_only=True)
+        self._consumer.assign([])
