@@ -24,10 +24,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from app.admin import client_security, ensure_topics
+from app.admin import client_security, ensure_topics, topic_partitions
 from app.dlq import FIRST_FAILED_HEADER, REPLAYS_HEADER
 from app.metrics import ORIGIN_HEADER
 from app.operations.dlq_ids import DlqId, dlq_topic_for
@@ -148,9 +148,7 @@ class DlqTool:
         consumer = self._consumer()
         try:
             await consumer.start()
-            existing = await consumer.topics()
-            tps = [TopicPartition(topic, p) for topic in topics if topic in existing
-                   for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            tps = await topic_partitions(consumer, topics)
             if not tps:
                 return
             consumer.assign(tps)

@@ -6,7 +6,8 @@ assignment is not decoded: Faust uses its own assignor protocol).
 
 Transaction markers: under exactly_once each committed transaction leaves a control
 record at the end of the partitions it wrote. A consumer that has read everything still
-commits the offset *before* the last marker, so the raw lag of an idle partition is 1.
+commits the offset *before* the trailing markers, so the raw lag of an idle partition is
+1 or more (one marker per transactional producer that wrote to it last).
 For partitions with a small raw lag the reader checks whether any readable record lies
 between the committed offset and the end; if none does, the lag is 0.
 """
@@ -21,13 +22,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from app.admin import client_security
+from app.admin import client_security, topic_partitions
 from app.brokers import _quiet_aiokafka
 from app.operations.lag import PartitionKey, PartitionOffsets, Snapshot
 from app.settings import Settings
 
-#: raw lags up to this are checked for being transaction markers only
-MARKER_SLACK = 3
+#: raw lags up to this are checked for being transaction markers only. Several
+#: transactional producers write to one partition (one per source partition), so an idle
+#: partition can end in several markers, one per producer that committed last.
+MARKER_SLACK = 50
+#: how long one such check may take (a busy worker's fetch can be slow)
+MARKER_CHECK_S = 5.0
 
 
 class LagReaderError(Exception):
@@ -46,6 +51,8 @@ class LagReader:
         #: False once the broker failed to answer "all partitions of a group" (the embedded
         #: broker mis-encodes that OffsetFetch answer); then every topic is asked explicitly
         self._group_wide_fetch = True
+        #: (committed, end, markers only?) of partitions checked before: unchanged ones are not re-read
+        self._marker_verdicts: dict[PartitionKey, tuple[int, int, bool]] = {}
 
     async def start(self) -> None:
         try:
@@ -100,30 +107,37 @@ class LagReader:
                     return await self._admin.list_consumer_group_offsets(group)
             except (KafkaError, ValueError):
                 self._group_wide_fetch = False
-        topics = [t for t in await self._consumer.topics() if not t.startswith("__")]
-        tps = [TopicPartition(t, p) for t in sorted(topics) for p in sorted(self._consumer.partitions_for_topic(t) or ())]
+        topics = sorted(t for t in await self._consumer.topics() if not t.startswith("__"))
+        tps = await topic_partitions(self._consumer, topics)
         return await self._admin.list_consumer_group_offsets(group, partitions=tps) if tps else {}
 
     async def _discount_markers(self, offsets: dict[PartitionKey, PartitionOffsets]) -> None:
         """Set lag 0 where only transaction markers lie between the committed offset and the end."""
-        small = {key: o for key, o in offsets.items() if o.committed is not None and 0 < o.lag <= MARKER_SLACK}
-        if not small:
-            return
-        for key, o in small.items():
-            tp = TopicPartition(key[1], key[2])
-            self._consumer.assign([tp])
-            self._consumer.seek(tp, o.committed)  # type: ignore[arg-type]
-            deadline = time.monotonic() + 2.0
-            has_record = False
+        for key, o in offsets.items():
+            if o.committed is None or not 0 < o.lag <= MARKER_SLACK:
+                continue
+            cached = self._marker_verdicts.get(key)
+            if cached is not None and cached[:2] == (o.committed, o.end):
+                markers_only = cached[2]
+            else:
+                markers_only = await self._only_markers(TopicPartition(key[1], key[2]), o.committed, o.end)
+                if markers_only is not None:
+                    self._marker_verdicts[key] = (o.committed, o.end, markers_only)
+            if markers_only:
+                offsets[key] = PartitionOffsets(o.committed, o.end, o.start, markers_only=True)
+
+    async def _only_markers(self, tp: TopicPartition, committed: int, end: int) -> bool | None:
+        """True if no readable record lies in [committed, end); None if that could not be told in time."""
+        self._consumer.assign([tp])
+        try:
+            self._consumer.seek(tp, committed)
+            deadline = time.monotonic() + MARKER_CHECK_S
             while time.monotonic() < deadline:
                 batch = await self._consumer.getmany(tp, timeout_ms=200, max_records=1)
                 if batch.get(tp):
-                    has_record = True
-                    break
-                if await self._consumer.position(tp) >= o.end:
-                    break
-            else:
-                has_record = True  # could not tell: keep the raw lag
-            if not has_record:
-                offsets[key] = PartitionOffsets(o.committed, o.end, o.start, markers_only=True)
-        self._consumer.assign([])
+                    return False
+                if await self._consumer.position(tp) >= end:
+                    return True
+            return None  # keep the raw lag: a real stuck message must not be hidden
+        finally:
+            self._consumer.assign([])

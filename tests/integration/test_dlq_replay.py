@@ -42,17 +42,21 @@ async def _post(session: aiohttp.ClientSession, url: str, body: bytes) -> tuple[
         return resp.status, orjson.loads(await resp.read())
 
 
-async def _wait_for_dlq(session: aiohttp.ClientSession, base: str, count: int, timeout: float = 60) -> dict:  # noqa: ASYNC109
+async def _wait_for_dlq(p: Pipeline, session: aiohttp.ClientSession, base: str, count: int,
+                        timeout: float = 60) -> dict:  # noqa: ASYNC109
     deadline = asyncio.get_running_loop().time() + timeout
+    last: object = None
     while True:
         try:
             status, body = await _get(session, f"{base}/api/dlq")
             if status == 200 and body["count"] >= count:
                 return body
-        except aiohttp.ClientError:
-            pass
+            last = (status, body)
+        except aiohttp.ClientError as exc:
+            last = exc
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"DLQ did not reach {count} entries in {timeout:.0f} s")
+            raise AssertionError(f"DLQ did not reach {count} entries in {timeout:.0f} s; last answer {last!r}; "
+                                 f"worker log:\n{p.log_tail()}")
         await asyncio.sleep(0.5)
 
 
@@ -69,7 +73,7 @@ async def test_poison_fix_replay_round_trip(pipeline: Pipeline) -> None:
     await pipeline.produce([(names.wms_events, oli.encode(), ack),
                             (names.channel_orders, b"garbage-key", b"\x00not json")])
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-        listed = await _wait_for_dlq(http, base, 2)
+        listed = await _wait_for_dlq(pipeline, http, base, 2)
         by_type = {e["error_type"]: e for e in listed["entries"]}
         assert set(by_type) == {"unknown_order", "decode_error"}
         wms_id, garbage_id = by_type["unknown_order"]["id"], by_type["decode_error"]["id"]
@@ -106,7 +110,7 @@ async def test_poison_fix_replay_round_trip(pipeline: Pipeline) -> None:
         # a replayed message that fails again comes back with attempts + 1 and its first failure time
         replay = await asyncio.to_thread(pipeline.cli, "dlq", "replay", "--ids", garbage_id)
         assert replay.returncode == 0 and "replayed 1 of 1" in replay.stderr, replay.stderr
-        listed = await _wait_for_dlq(http, base, 3)
+        listed = await _wait_for_dlq(pipeline, http, base, 3)
         first, second = sorted((e for e in listed["entries"] if e["error_type"] == "decode_error"),
                                key=lambda e: e["attempts"])
         assert (first["attempts"], second["attempts"]) == (1, 2)

@@ -105,11 +105,11 @@ async def _scenario(pipeline: Pipeline, robot: Webhook) -> None:
     alerts = await pipeline.collect(names.alerts, until=stalled, timeout=75, settle=0)
     detected_s = time.monotonic() - stopped_at
     print(f"\n[lag] stall of {wms_group} detected {detected_s:.1f} s after its last commit")
+    assert not any(a.get("group") == pipeline.prefix for a in alerts), alerts  # the healthy worker group
     alert = next(a for a in alerts if a["kind"] == "consumer_stalled")
     assert detected_s < 60, f"stall detected after {detected_s:.0f} s"
     assert alert["topic"] == names.fulfillment_commands and alert["lag"] > 0 and alert["partitions"]
     assert alert["oli"] == "" and alert["schema_version"] == 1
-    assert not any(a.get("group") == pipeline.prefix for a in alerts), alerts  # the healthy worker group
 
     # forwarded to the robot once, as DingTalk markdown (and no second message for the same stall)
     deadline = time.monotonic() + 30
