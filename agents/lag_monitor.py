@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.control import controller
 from agents.wiring import log
 from app import metrics
 from app.lag_monitor import LagMonitor
 from app.main import app, settings
 
-monitor = LagMonitor(settings)
+monitor = LagMonitor(settings, paused_topics=lambda: controller.paused_topics)
 
 
 @app.timer(interval=float(settings.lag_interval_s), name="sample-lag")

@@ -83,6 +83,18 @@ def _cmd_lag(args: argparse.Namespace) -> int:
     return lag_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
 
 
+def _cmd_pause_resume(args: argparse.Namespace) -> int:
+    from app import control_command
+    from app.operations.errors import OperationsError
+
+    if not hasattr(args, "reason"):
+        args.reason = None
+    try:
+        return control_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub {args.action}: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -130,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lag_parser(sub)
     sub.choices["lag"].set_defaults(func=_cmd_lag)
+
+    from app.control_command import add_parsers as add_control_parsers
+
+    add_control_parsers(sub)
+    for name in ("pause", "resume"):
+        sub.choices[name].set_defaults(func=_cmd_pause_resume)
     return parser
 
 

@@ -8,6 +8,7 @@ not outputs of an input event and belong to no transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +34,9 @@ def alert_message(alert: LagAlert, now: datetime) -> dict[str, Any]:
 
 
 class LagMonitor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, paused_topics: Callable[[], Iterable[str]] = tuple) -> None:
         self.settings = settings
+        self._paused_topics = paused_topics
         self.alerts_topic = TopicNames(settings.topic_prefix).alerts
         self.evaluator = LagEvaluator(LagPolicy(threshold=settings.lag_alert_threshold,
                                                 stall_s=float(settings.lag_stall_s)))
@@ -51,7 +53,8 @@ class LagMonitor:
         snapshot = await self._reader.snapshot(self.settings.watched_groups)
         metrics.set_lag(lag_rows(snapshot, self._previous))
         self._previous = snapshot
-        raised = self.evaluator.observe(snapshot)
+        paused = {(self.settings.app_id, topic) for topic in self._paused_topics()}
+        raised = self.evaluator.observe(snapshot, paused)
         if leader:
             for alert in raised:
                 await self._publish(alert)

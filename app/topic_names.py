@@ -54,6 +54,11 @@ class TopicNames:
         return self._t("alerts")
 
     @property
+    def control(self) -> str:
+        """Pause / resume commands every worker follows (compacted, one partition)."""
+        return self._t("control")
+
+    @property
     def dlq_replays(self) -> str:
         """Compacted record of replayed DLQ ids (`orderhub dlq replay`), key = DLQ id."""
         return self._t("dlq-replays")

@@ -9,12 +9,13 @@ decides alerts, per group and topic:
   when it falls back under);
 - ``consumer_stalled``: some partition has had lag > 0 and a committed offset that did
   not move for `stall_s` seconds (the "offsets not committed" failure). Raised once per
-  episode, re-armed when every partition moves again or catches up.
+  episode, re-armed when every partition moves again or catches up. Topics paused on
+  purpose (`orderhub pause`) raise no stall alert; their lag still counts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 PartitionKey = tuple[str, str, int]  # group, topic, partition
@@ -103,14 +104,16 @@ class LagEvaluator:
     _progress_at: dict[PartitionKey, float] = field(default_factory=dict)
     _topics: dict[tuple[str, str], _TopicState] = field(default_factory=dict)
 
-    def observe(self, snapshot: Snapshot) -> list[LagAlert]:
+    def observe(self, snapshot: Snapshot, paused: Collection[tuple[str, str]] = ()) -> list[LagAlert]:
+        """`paused`: (group, topic) pairs paused on purpose (`orderhub pause`): no stall alerts for them."""
         now = snapshot.at
         by_topic: dict[tuple[str, str], list[tuple[int, PartitionOffsets]]] = {}
         for key, offsets in snapshot.offsets.items():
             group, topic, partition = key
             by_topic.setdefault((group, topic), []).append((partition, offsets))
             moved = key not in self._last_committed or self._last_committed[key] != offsets.committed
-            if moved or offsets.lag == 0:
+            # a paused topic's stall clock starts when it is resumed
+            if moved or offsets.lag == 0 or (group, topic) in paused:
                 self._progress_at[key] = now
             self._last_committed[key] = offsets.committed
         alerts: list[LagAlert] = []

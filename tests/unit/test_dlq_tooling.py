@@ -93,3 +93,21 @@ def test_cli_bad_input_exits_2_with_one_line(argv: list[str], capsys: pytest.Cap
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("orderhub dlq") and "\n" not in err
+
+
+def test_control_commands_round_trip_and_fold_into_the_paused_state() -> None:
+    from app.operations.control import ControlCommand, PauseState, input_topic
+
+    topic = input_topic("channel-orders", "orderhub", NAMES.inputs)
+    assert topic == "orderhub.channel-orders" == input_topic("orderhub.channel-orders", "orderhub", NAMES.inputs)
+    pause = ControlCommand("pause", topic, NOW, "WMS fix")
+    assert ControlCommand.from_dict(pause.as_dict()) == pause and pause.key == "topic:orderhub.channel-orders"
+    state = PauseState()
+    state.apply(pause)
+    state.apply(ControlCommand("pause", "orderhub.payments", NOW))
+    state.apply(ControlCommand("resume", topic, NOW))
+    assert state.topics == {"orderhub.payments"}
+    with pytest.raises(OperationsError, match="not an orderhub input topic"):
+        input_topic("alerts", "orderhub", NAMES.inputs)
+    with pytest.raises(OperationsError, match="not a control command"):
+        ControlCommand.from_dict({"action": "stop", "target_type": "topic", "target": topic})

@@ -82,3 +82,13 @@ def test_stall_is_detected_within_stall_time_plus_one_interval(stall_s: float) -
     while not ev.observe(snap(t, (0, 11, 30 + t))):
         t += 10.0
     assert t - last_commit_at <= stall_s + 20.0
+
+
+def test_a_paused_topic_raises_no_stall_and_its_clock_restarts_on_resume() -> None:
+    ev = LagEvaluator(LagPolicy(threshold=10_000, stall_s=30))
+    paused = {(G, T)}
+    for t in range(0, 100, 10):
+        assert ev.observe(snap(float(t), (0, 100, 200 + t)), paused) == []
+    assert ev.observe(snap(100.0, (0, 100, 300))) == []  # resumed at 90-100: not stalled at once
+    assert ev.observe(snap(110.0, (0, 100, 300))) == []
+    assert [a.kind for a in ev.observe(snap(120.0, (0, 100, 300)))] == ["consumer_stalled"]
