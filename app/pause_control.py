@@ -10,7 +10,6 @@ Faust resumes all partitions after each rebalance; the pause is re-applied every
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -96,6 +95,8 @@ class PauseController:
         await consumer.start()
         try:
             consumer.assign([TopicPartition(topic, 0)])
+            await consumer.seek_to_beginning()
+            self.state = PauseState()  # rebuilt from the start: the topic is compacted
             while True:
                 batch = await consumer.getmany(timeout_ms=1000)
                 for records in batch.values():
@@ -104,8 +105,6 @@ class PauseController:
                         if command is not None:
                             log.info("control.applied", action=command.action, topic=command.target,
                                      reason=command.reason)
-        except asyncio.CancelledError:
-            raise
         finally:
             await consumer.stop()
 
