@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from app.domain.channel_modes import parse_channel_modes
+
 
 class SettingsError(ValueError):
     """A setting has a value orderhub cannot use; the message names the variable."""
@@ -20,6 +22,7 @@ GUARANTEES = ("auto", "at_least_once", "exactly_once")
 LOG_FORMATS = ("auto", "json", "console")
 WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+GEOCODERS = ("offline", "amap")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,16 @@ class Settings:
                "(the embedded broker also holds a new group's first join for half of it)"})
     consumer_fetch_wait_ms: int = field(default=10, metadata={
         "doc": "longest time a fetch waits for data (Faust hard-codes 1500 ms; lower = lower latency)"})
+    geocoder: str = field(default="offline", metadata={
+        "doc": "address geocoder: `offline` (shipped division table, no network) or `amap` (AMap's REST API)"})
+    amap_key: str = field(default="", repr=False, metadata={
+        "doc": "AMap web-service key, needed when ORDERHUB_GEOCODER=amap (never logged)", "secret": True})
+    channels_dir: str = field(default="", metadata={
+        "doc": "folder of extra channel mapping files (`<channel>.yaml`), loaded at start-up; "
+               "a file named like a built-in channel replaces it (docs/channels.md)"})
+    channel_modes: str = field(default="", metadata={
+        "doc": "per-channel mode `channel=mode`, comma-separated, mode `off`, `shadow` or `live` "
+               "(`douyin=shadow,jd=off`); unlisted channels are live (docs/channels.md)"})
     lag_groups: str = field(default="", metadata={
         "doc": "other consumer groups whose lag the workers watch and `orderhub lag` shows, comma-separated "
                "(e.g. the WMS's group); the workers' own group is always included"})
@@ -99,6 +112,14 @@ class Settings:
             raise SettingsError(f"ORDERHUB_SASL_MECHANISM must be one of {', '.join(m for m in SASL_MECHANISMS if m)}")
         if self.store not in ("rocksdb://", "memory://"):
             raise SettingsError("ORDERHUB_STORE must be rocksdb:// or memory://")
+        if self.geocoder not in GEOCODERS:
+            raise SettingsError(f"ORDERHUB_GEOCODER must be one of {', '.join(GEOCODERS)}, not {self.geocoder!r}")
+        if self.geocoder == "amap" and not self.amap_key:
+            raise SettingsError("ORDERHUB_GEOCODER=amap needs ORDERHUB_AMAP_KEY")
+        try:
+            parse_channel_modes(self.channel_modes)
+        except ValueError as exc:
+            raise SettingsError(f"ORDERHUB_CHANNEL_MODES: {exc}") from None
         if not 1 <= self.lag_interval_s <= 300:
             raise SettingsError("ORDERHUB_LAG_INTERVAL_S must be between 1 and 300")
         if self.lag_stall_s < self.lag_interval_s:

@@ -16,6 +16,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from app.admin import all_topics, ensure_topics
+from app.brokers import free_port
 from app.demo import start_worker, wait_ready, worker_env
 from app.topic_names import TopicNames
 
@@ -32,6 +33,9 @@ class Pipeline:
         self.names = TopicNames(self.prefix)
         self.workers: list[subprocess.Popen[bytes]] = []
         self.log_path = tmp / "worker.log"
+        self.web_ports: dict[str, int] = {}
+        #: extra ORDERHUB_* settings for the workers this pipeline starts
+        self.extra_env: dict[str, str] = {}
 
     async def create_topics(self) -> None:
         await ensure_topics(self.bootstrap, all_topics(self.names), partitions=PARTITIONS)
@@ -40,6 +44,7 @@ class Pipeline:
         env = worker_env(self.bootstrap, self.prefix, data_dir, PARTITIONS)
         env["ORDERHUB_LOG_LEVEL"] = "INFO"  # the tests read the worker's INFO lines
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
+        env.update(self.extra_env)
         return env
 
     def start_worker(self, name: str = "w1", *, web_port: int | None = None,
@@ -49,10 +54,13 @@ class Pipeline:
         data_dir.mkdir(exist_ok=True)
         (data_dir / "ready").unlink(missing_ok=True)
         env = {**self.env(data_dir), **(extra_env or {})}
+        # each worker its own URL: Faust's assignor tells group members apart by it
+        port = web_port if web_port is not None else self.web_ports.setdefault(name, free_port())
+        env["ORDERHUB_WEB_PORT"] = str(port)
         if web_port is None:
             proc = start_worker(env, self.log_path)
         else:
-            env.update(ORDERHUB_WEB_PORT=str(web_port), ORDERHUB_WEB_HOST="127.0.0.1")
+            env["ORDERHUB_WEB_HOST"] = "127.0.0.1"
             proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env,
                                     stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
                                     start_new_session=True)
@@ -136,12 +144,40 @@ class Pipeline:
             await consumer.stop()
 
 
-def free_port() -> int:
-    import socket
+def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last state of each order seen on `order-events` (its highest version)."""
+    last: dict[str, dict[str, Any]] = {}
+    for event in order_events:
+        order = event["order"]
+        if order["oli"] not in last or order["version"] >= last[order["oli"]]["version"]:
+            last[order["oli"]] = order
+    return last
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+
+async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: float = 60.0) -> dict[str, int]:  # noqa: ASYNC109
+    """Wait until the group's committed offsets reach the end of `topics` (written without
+    transactions, so no markers); return what is left per partition if they do not."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+        deadline = time.monotonic() + timeout
+        while True:
+            committed = await admin.list_consumer_group_offsets(p.prefix)
+            ends = await consumer.end_offsets(tps)
+            left = {f"{tp.topic}[{tp.partition}]": ends[tp] - (committed[tp].offset if tp in committed else 0)
+                    for tp in tps}
+            left = {k: v for k, v in left.items() if v}
+            if not left or time.monotonic() > deadline:
+                return left
+            await asyncio.sleep(1.0)
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 async def diagnose(p: Pipeline, olis: set[str]) -> str:
