@@ -26,7 +26,8 @@ async def _wait_for_log(p: Pipeline, text: str, timeout: float = 20) -> None:  #
 async def test_pause_holds_a_topic_and_resume_catches_up(pipeline: Pipeline) -> None:
     names = pipeline.names
     await asyncio.to_thread(pipeline.start_worker, extra_env={
-        "ORDERHUB_LAG_INTERVAL_S": "1", "ORDERHUB_LAG_STALL_S": "4"})
+        # a short stall time, so that the paused phase below lasts longer than it
+        "ORDERHUB_LAG_INTERVAL_S": "1", "ORDERHUB_LAG_STALL_S": "10"})
     before, after = generate(40, seed=3), generate(40, seed=4)
     paid_before = {s.oli for s in before if s.fate == "paid"}
     paid_after = {s.oli for s in after if s.fate == "paid"} - paid_before
@@ -39,7 +40,7 @@ async def test_pause_holds_a_topic_and_resume_catches_up(pipeline: Pipeline) -> 
     await _wait_for_log(pipeline, f'"paused": ["{names.channel_orders}:0"')
 
     await pipeline.produce(_messages(pipeline, after))
-    held = await pipeline.collect(names.fulfillment_commands, until=lambda r: False, timeout=8, settle=0,
+    held = await pipeline.collect(names.fulfillment_commands, until=lambda r: False, timeout=12, settle=0,
                                   strict=False)
     assert not ({c["oli"] for c in held} & paid_after), "a paused topic was processed"
 
