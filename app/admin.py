@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -39,6 +40,17 @@ def client_security(settings: Settings) -> dict[str, object]:
         kwargs.update(sasl_mechanism=settings.sasl_mechanism, sasl_plain_username=settings.sasl_username,
                       sasl_plain_password=settings.sasl_password)
     return kwargs
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the existing `topics`, from fresh cluster metadata.
+
+    `consumer.partitions_for_topic` only knows topics the consumer already tracks (Apache
+    Kafka answers a metadata request with the topics asked for), and the public
+    `consumer.topics()` returns names only; so read the full metadata once here.
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())]
 
 
 async def ensure_orderhub_topics(settings: Settings) -> None:

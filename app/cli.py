@@ -152,6 +152,44 @@ def _add_rules_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.set_defaults(func=_cmd_skus)
 
 
+def _ops_settings(args: argparse.Namespace) -> object:
+    """Settings for the operations commands: ORDERHUB_* plus an optional --broker."""
+    from app.settings import Settings
+
+    broker = getattr(args, "broker", None)
+    return Settings.from_env(**({"broker": broker} if broker else {}))
+
+
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    from app import dlq_command
+    from app.operations.errors import OperationsError
+
+    try:
+        return dlq_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub dlq {args.dlq_action}: {exc}") from None
+
+
+def _cmd_lag(args: argparse.Namespace) -> int:
+    from app import lag_command
+
+    if not 0 < args.interval <= 300:
+        raise UsageError("orderhub lag: --interval must be between 0 and 300 seconds")
+    return lag_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+
+
+def _cmd_pause_resume(args: argparse.Namespace) -> int:
+    from app import control_command
+    from app.operations.errors import OperationsError
+
+    if not hasattr(args, "reason"):
+        args.reason = None
+    try:
+        return control_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub {args.action}: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -216,6 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="input file, or - for stdin (default)")
     p.set_defaults(func=_cmd_normalize)
     _add_rules_parser(sub)
+
+    from app.dlq_command import add_parser as add_dlq_parser
+
+    add_dlq_parser(sub)
+    sub.choices["dlq"].set_defaults(func=_cmd_dlq)
+
+    from app.lag_command import add_parser as add_lag_parser
+
+    add_lag_parser(sub)
+    sub.choices["lag"].set_defaults(func=_cmd_lag)
+
+    from app.control_command import add_parsers as add_control_parsers
+
+    add_control_parsers(sub)
+    for name in ("pause", "resume"):
+        sub.choices[name].set_defaults(func=_cmd_pause_resume)
     return parser
 
 

@@ -66,6 +66,16 @@ class TopicNames:
     def alerts(self) -> str:
         return self._t("alerts")
 
+    @property
+    def control(self) -> str:
+        """Pause / resume commands every worker follows (compacted, one partition)."""
+        return self._t("control")
+
+    @property
+    def dlq_replays(self) -> str:
+        """Compacted record of replayed DLQ ids (`orderhub dlq replay`), key = DLQ id."""
+        return self._t("dlq-replays")
+
     @staticmethod
     def dlq(topic: str) -> str:
         return topic + DLQ_SUFFIX
