@@ -8,7 +8,7 @@ object's name: ``douyin: shop_order.sku_order_list[1].item_num: expected an inte
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from jmespath.exceptions import JMESPathError
 from app.channels.hooks import Hook, HookContext
 from app.channels.paths import Path
 from app.channels.refunds import aggregate_refund
-from app.channels.transforms import Convert, code_text, show
+from app.channels.transforms import Convert, code_text, show, text
 from app.domain.errors import AdapterError, UnknownStatusError
 from app.domain.identity import make_oli
 from app.domain.model import (
@@ -53,29 +53,80 @@ def truthy(value: Any) -> bool:
 
 def evaluate(path: Path, obj: Any) -> Any:
     """``path.get(obj)``; a JMESPath function applied to the wrong type becomes an `AdapterError`."""
-    if path.plain:
+    if path.native:
         return path.get(obj)
     try:
         return path.get(obj)
-    except JMESPathError as exc:
-        raise AdapterError(f"{path.text}: cannot evaluate on this payload: {' '.join(str(exc).split())}") from None
+    except (JMESPathError, TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise AdapterError(f"{path.text}: cannot evaluate on this payload: {reason}") from None
 
 
-@dataclass(frozen=True, slots=True)
 class FieldReader:
-    """One SOM field: candidate paths (the first one set wins), a transform, required or a default."""
+    """One SOM field: candidate paths (the first one set wins), a transform, required or a default.
 
-    paths: tuple[Path, ...]
-    convert: Convert
-    required: bool = False
-    default: Any = None
-    #: raw values that mean "not set" on this platform, besides null and ""
-    unset: frozenset[Any] = frozenset()
+    ``read(obj, prefix)`` is built once per field: the common case (one path that cannot
+    raise, no extra "unset" values) is a short closure.
+    """
 
-    def read(self, obj: Any, prefix: str) -> Any:
+    __slots__ = ("convert", "default", "paths", "read", "required", "unset")
+
+    def __init__(self, paths: tuple[Path, ...], convert: Convert, required: bool = False,
+                 default: Any = None, unset: frozenset[Any] = frozenset()) -> None:
+        self.paths = paths
+        self.convert = convert
+        self.required = required
+        self.default = default
+        #: raw values that mean "not set" on this platform, besides null and ""
+        self.unset = unset
+        self.read: Callable[[Any, str], Any] = self._build()
+
+    def _missing(self, prefix: str) -> Any:
+        if self.required:
+            *others, last = self.paths
+            nor = f" (nor {', '.join(p.text for p in others)})" if others else ""
+            raise AdapterError(f"{prefix}{last.text}: missing{nor}")
+        return self.default
+
+    def _build(self) -> Callable[[Any, str], Any]:
+        default = self.default
+        if not self.paths:
+            return lambda obj, prefix: default
+        convert = self.convert
+        if len(self.paths) == 1 and self.paths[0].native and not self.unset:
+            get, key, text_ = self.paths[0].get, self.paths[0].key, self.paths[0].text
+            missing = self._missing
+            is_text = convert is text
+
+            if key is not None:  # the hot path: one field of the (always dict) object
+
+                def read_key(obj: dict[str, Any], prefix: str) -> Any:
+                    raw = obj.get(key)
+                    if raw is None or raw == "":
+                        return missing(prefix)
+                    if is_text and raw.__class__ is str:
+                        return raw
+                    value = convert(raw, prefix + text_)
+                    return missing(prefix) if value is None else value
+
+                return read_key
+
+            def read_one(obj: Any, prefix: str) -> Any:
+                raw = get(obj)
+                if raw is None or raw == "":
+                    return missing(prefix)
+                if is_text and raw.__class__ is str:
+                    return raw
+                value = convert(raw, prefix + text_)
+                return missing(prefix) if value is None else value
+
+            return read_one
+        return self._read_any
+
+    def _read_any(self, obj: Any, prefix: str) -> Any:
         unset = self.unset
         for path in self.paths:
-            raw = path.get(obj) if path.plain else evaluate(path, obj)
+            raw = path.get(obj) if path.native else evaluate(path, obj)
             if raw is None or raw == "":
                 continue
             if unset and isinstance(raw, (str, int)) and raw in unset:
@@ -83,11 +134,7 @@ class FieldReader:
             value = self.convert(raw, prefix + path.text)
             if value is not None:
                 return value
-        if self.required:
-            *others, last = self.paths
-            nor = f" (nor {', '.join(p.text for p in others)})" if others else ""
-            raise AdapterError(f"{prefix}{last.text}: missing{nor}")
-        return self.default
+        return self._missing(prefix)
 
 
 @dataclass(frozen=True, slots=True)
