@@ -12,6 +12,7 @@ normalise tens of thousands of payloads a second. The common operators (``a || b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -235,6 +236,26 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
         return project
     if kind == "function_expression" and node["value"] in _FUNCTIONS and len(fs) == 1:
         return _FUNCTIONS[node["value"]](fs[0])
+    if kind == "function_expression" and node["value"] in _MULTI_ARG_FUNCTIONS:
+        arity, build = _MULTI_ARG_FUNCTIONS[node["value"]]
+        if arity is None or len(fs) == arity:
+            return build(fs)
+    if kind == "multi_select_list":
+
+        def select_list(obj: Any) -> Any:
+            return None if obj is None else [f(obj) for f in fs]
+
+        return select_list
+    if kind == "filter_projection":
+        base_of, each, condition = fs
+
+        def keep(obj: Any) -> Any:
+            base = base_of(obj)
+            if not isinstance(base, list):
+                return None
+            return [v for v in (each(x) for x in base if _truthy(condition(x))) if v is not None]
+
+        return keep
     return None
 
 
@@ -258,8 +279,70 @@ def _length(arg: Getter) -> Getter:
     return length
 
 
+def _to_string(arg: Getter) -> Getter:
+    def to_string(obj: Any) -> Any:
+        value = arg(obj)
+        if isinstance(value, str):
+            return value
+        if type(value) is int:  # the usual case (a numeric status code): what json.dumps gives
+            return str(value)
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+    return to_string
+
+
 #: JMESPath functions compiled natively (one argument). Others run through JMESPath.
-_FUNCTIONS: dict[str, Callable[[Getter], Getter]] = {"sum": _sum, "length": _length}
+_FUNCTIONS: dict[str, Callable[[Getter], Getter]] = {"sum": _sum, "length": _length, "to_string": _to_string}
+
+
+def _join(args: list[Getter]) -> Getter:
+    glue_of, items_of = args
+
+    def join(obj: Any) -> Any:
+        glue, items = glue_of(obj), items_of(obj)
+        if not isinstance(glue, str):
+            raise JMESPathTypeError("join", glue, type(glue).__name__, ["string"])
+        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
+            raise JMESPathTypeError("join", items, type(items).__name__, ["array-string"])
+        return glue.join(items)
+
+    return join
+
+
+def _contains(args: list[Getter]) -> Getter:
+    subject_of, search_of = args
+
+    def contains(obj: Any) -> Any:
+        subject = subject_of(obj)
+        if not isinstance(subject, (list, str)):
+            raise JMESPathTypeError("contains", subject, type(subject).__name__, ["array", "string"])
+        search = search_of(obj)
+        if isinstance(subject, str) and not isinstance(search, str):
+            return False
+        return search in subject
+
+    return contains
+
+
+def _merge(args: list[Getter]) -> Getter:
+    def merge(obj: Any) -> Any:
+        merged: dict[str, Any] = {}
+        for arg in args:
+            value = arg(obj)
+            if not isinstance(value, dict):
+                raise JMESPathTypeError("merge", value, type(value).__name__, ["object"])
+            merged.update(value)
+        return merged
+
+    return merge
+
+
+#: JMESPath functions of several arguments compiled natively: name → (arity or None, builder).
+_MULTI_ARG_FUNCTIONS: dict[str, tuple[int | None, Callable[[list[Getter]], Getter]]] = {
+    "join": (2, _join),
+    "contains": (2, _contains),
+    "merge": (None, _merge),
+}
 
 
 def _has_functions(node: dict[str, Any]) -> bool:
