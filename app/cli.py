@@ -50,11 +50,18 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_channels(args: argparse.Namespace) -> int:
-    from app.channels import default_registry
+    from app.normalize import list_channels
 
-    for name in default_registry().channels():
-        print(name)
-    return 0
+    return list_channels()
+
+
+def _cmd_normalize(args: argparse.Namespace) -> int:
+    from app.normalize import NormalizeError, run_normalize
+
+    try:
+        return run_normalize(args.channel, args.file, args.shop_id)
+    except NormalizeError as exc:
+        raise UsageError(f"orderhub normalize: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,8 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("channels", help="list the channels orderhub can ingest")
+    p = sub.add_parser("channels", help="list the channels orderhub can ingest, with mode and source",
+                       description="List the loaded channels: the built-in mapping files and those of "
+                                   "ORDERHUB_CHANNELS_DIR, with their mode (ORDERHUB_CHANNEL_MODES) and "
+                                   "where each came from. A bad mapping file: exit 2, one line naming it.")
     p.set_defaults(func=_cmd_channels)
+
+    p = sub.add_parser("normalize", help="map platform order JSON to the standard order model (no broker)",
+                       description="Read one platform order payload (a JSON object, bare or as the API "
+                                   "response) or many (JSON lines) and print one standard order JSON "
+                                   "object per input on stdout. Invalid input: exit 2 and one line on "
+                                   "stderr naming the input line and the field.")
+    p.add_argument("--channel", required=True, help="channel name (see `orderhub channels`)")
+    p.add_argument("--shop-id", default="shop", help="shop id for the OLI (default: shop)")
+    p.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="input file, or - for stdin (default)")
+    p.set_defaults(func=_cmd_normalize)
     return parser
 
 
@@ -112,9 +132,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         from app.brokers import BrokerError
+        from app.channels.errors import MappingError
         from app.settings import SettingsError
 
-        if isinstance(exc, SettingsError | BrokerError):
+        if isinstance(exc, SettingsError | BrokerError | MappingError):
             print(f"orderhub: {exc}", file=sys.stderr)
             return 2
         raise

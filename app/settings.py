@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from app.domain.channel_modes import parse_channel_modes
+
 
 class SettingsError(ValueError):
     """A setting has a value orderhub cannot use; the message names the variable."""
@@ -51,6 +53,12 @@ class Settings:
                "(the embedded broker also holds a new group's first join for half of it)"})
     consumer_fetch_wait_ms: int = field(default=10, metadata={
         "doc": "longest time a fetch waits for data (Faust hard-codes 1500 ms; lower = lower latency)"})
+    channels_dir: str = field(default="", metadata={
+        "doc": "folder of extra channel mapping files (`<channel>.yaml`), loaded at start-up; "
+               "a file named like a built-in channel replaces it (docs/channels.md)"})
+    channel_modes: str = field(default="", metadata={
+        "doc": "per-channel mode `channel=mode`, comma-separated, mode `off`, `shadow` or `live` "
+               "(`douyin=shadow,jd=off`); unlisted channels are live (docs/channels.md)"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -80,6 +88,10 @@ class Settings:
             raise SettingsError(f"ORDERHUB_SASL_MECHANISM must be one of {', '.join(m for m in SASL_MECHANISMS if m)}")
         if self.store not in ("rocksdb://", "memory://"):
             raise SettingsError("ORDERHUB_STORE must be rocksdb:// or memory://")
+        try:
+            parse_channel_modes(self.channel_modes)
+        except ValueError as exc:
+            raise SettingsError(f"ORDERHUB_CHANNEL_MODES: {exc}") from None
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

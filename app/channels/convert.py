@@ -87,9 +87,9 @@ def yuan_to_fen(value: object, field: str = "amount") -> int:
         plain = _PLAIN_YUAN.fullmatch(value)
         if plain:  # the common "188.00": integer arithmetic, same result as the Decimal path
             whole, cents = plain.group(1), (plain.group(2) or "").ljust(2, "0")
-            result = int(whole) * 100 + int(cents)
-            if result < MAX_FEN:
-                return result
+            fast = int(whole) * 100 + int(cents)
+            if fast < MAX_FEN:
+                return fast
     d = _decimal(value, field)
     sign, digits, exponent = d.as_tuple()
     assert isinstance(exponent, int)  # finite, checked above
@@ -131,6 +131,8 @@ def integer(value: object, field: str) -> int:
 
 def fen(value: object, field: str = "amount") -> int:
     """An amount already in fen (Douyin, Kuaishou, WeChat): a non-negative integer."""
+    if type(value) is int and 0 <= value < MAX_FEN:  # the common case, without the checks below
+        return value
     result = integer(value, field)
     if result < 0:
         raise AdapterError(f"{field}: negative fen amount {_show(value)}")
@@ -167,6 +169,9 @@ def shanghai_time(value: object, field: str = "time") -> datetime | None:
 
 
 def _epoch(value: object, field: str, per_second: int, unit: str) -> datetime | None:
+    if type(value) is int and 0 < value <= _MAX_EPOCH_SECONDS * per_second:  # the common case
+        seconds, rest = divmod(value, per_second)
+        return _EPOCH + timedelta(seconds=seconds, microseconds=rest * (1_000_000 // per_second))
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     try:

@@ -121,6 +121,21 @@ class FieldReader:
                 return missing(prefix) if value is None else value
 
             return read_one
+        if all(p.native for p in self.paths) and not self.unset:
+            candidates = tuple((p.get, p.text) for p in self.paths)
+            missing = self._missing
+
+            def read_first(obj: Any, prefix: str) -> Any:
+                for get, text_ in candidates:
+                    raw = get(obj)
+                    if raw is None or raw == "":
+                        continue
+                    value = convert(raw, prefix + text_)
+                    if value is not None:
+                        return value
+                return missing(prefix)
+
+            return read_first
         return self._read_any
 
     def _read_any(self, obj: Any, prefix: str) -> Any:
@@ -334,7 +349,8 @@ class MappingAdapter:
         for path in spec.paths:
             found = evaluate(path, obj)
             if found is not None:
-                where = self._prefix + path.text
+                # `@`: the order object itself is the one line (its fields can reach the whole order)
+                where = self.name if path.text == "@" else self._prefix + path.text
                 break
         if found is None:
             return [], []

@@ -206,6 +206,12 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
             return None if obj is None else {key: f(obj) for key, f in pairs}
 
         return select
+    if kind == "multi_select_list":
+
+        def select_list(obj: Any) -> Any:
+            return None if obj is None else [f(obj) for f in fs]
+
+        return select_list
     if kind == "key_val_pair":
         return fs[0]
     if kind == "flatten":
@@ -234,18 +240,6 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
             return [v for v in map(each, base) if v is not None]
 
         return project
-    if kind == "function_expression" and node["value"] in _FUNCTIONS and len(fs) == 1:
-        return _FUNCTIONS[node["value"]](fs[0])
-    if kind == "function_expression" and node["value"] in _MULTI_ARG_FUNCTIONS:
-        arity, build = _MULTI_ARG_FUNCTIONS[node["value"]]
-        if arity is None or len(fs) == arity:
-            return build(fs)
-    if kind == "multi_select_list":
-
-        def select_list(obj: Any) -> Any:
-            return None if obj is None else [f(obj) for f in fs]
-
-        return select_list
     if kind == "filter_projection":
         base_of, each, condition = fs
 
@@ -256,10 +250,16 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
             return [v for v in (each(x) for x in base if _truthy(condition(x))) if v is not None]
 
         return keep
+    if kind == "function_expression" and node["value"] in _FUNCTIONS:
+        return _FUNCTIONS[node["value"]](*fs)
     return None
 
 
-def _sum(arg: Getter) -> Getter:
+def _sum(*args: Getter) -> Getter:
+    if len(args) != 1:
+        raise _Unsupported
+    (arg,) = args
+
     def total(obj: Any) -> Any:
         values = arg(obj)
         if not isinstance(values, list) or not all(_number(v) for v in values):
@@ -269,7 +269,11 @@ def _sum(arg: Getter) -> Getter:
     return total
 
 
-def _length(arg: Getter) -> Getter:
+def _length(*args: Getter) -> Getter:
+    if len(args) != 1:
+        raise _Unsupported
+    (arg,) = args
+
     def length(obj: Any) -> int:
         value = arg(obj)
         if not isinstance(value, (str, list, dict)):
@@ -279,8 +283,29 @@ def _length(arg: Getter) -> Getter:
     return length
 
 
-def _to_string(arg: Getter) -> Getter:
-    def to_string(obj: Any) -> Any:
+def _join(*args: Getter) -> Getter:
+    if len(args) != 2:
+        raise _Unsupported
+
+    glue_of, items_of = args
+
+    def join(obj: Any) -> str:
+        glue, items = glue_of(obj), items_of(obj)
+        if not isinstance(glue, str):
+            raise JMESPathTypeError("join", glue, type(glue).__name__, ["string"])
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise JMESPathTypeError("join", items, type(items).__name__, ["array-string"])
+        return glue.join(items)
+
+    return join
+
+
+def _to_string(*args: Getter) -> Getter:
+    if len(args) != 1:
+        raise _Unsupported
+    (arg,) = args
+
+    def to_string(obj: Any) -> str:
         value = arg(obj)
         if isinstance(value, str):
             return value
@@ -291,28 +316,12 @@ def _to_string(arg: Getter) -> Getter:
     return to_string
 
 
-#: JMESPath functions compiled natively (one argument). Others run through JMESPath.
-_FUNCTIONS: dict[str, Callable[[Getter], Getter]] = {"sum": _sum, "length": _length, "to_string": _to_string}
-
-
-def _join(args: list[Getter]) -> Getter:
-    glue_of, items_of = args
-
-    def join(obj: Any) -> Any:
-        glue, items = glue_of(obj), items_of(obj)
-        if not isinstance(glue, str):
-            raise JMESPathTypeError("join", glue, type(glue).__name__, ["string"])
-        if not isinstance(items, list) or not all(isinstance(v, str) for v in items):
-            raise JMESPathTypeError("join", items, type(items).__name__, ["array-string"])
-        return glue.join(items)
-
-    return join
-
-
-def _contains(args: list[Getter]) -> Getter:
+def _contains(*args: Getter) -> Getter:
+    if len(args) != 2:
+        raise _Unsupported
     subject_of, search_of = args
 
-    def contains(obj: Any) -> Any:
+    def contains(obj: Any) -> bool:
         subject = subject_of(obj)
         if not isinstance(subject, (list, str)):
             raise JMESPathTypeError("contains", subject, type(subject).__name__, ["array", "string"])
@@ -324,8 +333,11 @@ def _contains(args: list[Getter]) -> Getter:
     return contains
 
 
-def _merge(args: list[Getter]) -> Getter:
-    def merge(obj: Any) -> Any:
+def _merge(*args: Getter) -> Getter:
+    if not args:
+        raise _Unsupported
+
+    def merge(obj: Any) -> dict[str, Any]:
         merged: dict[str, Any] = {}
         for arg in args:
             value = arg(obj)
@@ -337,11 +349,14 @@ def _merge(args: list[Getter]) -> Getter:
     return merge
 
 
-#: JMESPath functions of several arguments compiled natively: name → (arity or None, builder).
-_MULTI_ARG_FUNCTIONS: dict[str, tuple[int | None, Callable[[list[Getter]], Getter]]] = {
-    "join": (2, _join),
-    "contains": (2, _contains),
-    "merge": (None, _merge),
+class _Unsupported(Exception):
+    """A function call this module does not compile (wrong arity): JMESPath runs it."""
+
+
+#: JMESPath functions compiled natively. Others run through JMESPath.
+_FUNCTIONS: dict[str, Callable[..., Getter]] = {
+    "sum": _sum, "length": _length, "join": _join,
+    "to_string": _to_string, "contains": _contains, "merge": _merge,
 }
 
 
@@ -358,12 +373,16 @@ def compile_path(text: str) -> Path:
     except JMESPathError as exc:
         reason = " ".join(str(exc).split())
         raise PathSyntaxError(f"invalid JMESPath: {reason}") from None
-    steps = _steps(parsed.parsed)
+    tree: dict[str, Any] = dict(parsed.parsed)
+    steps = _steps(tree)
     if steps is not None:
         head = steps[0][1] if steps[0][0] else None
         key = head if len(steps) == 1 else None
         return Path(text, _chain(steps), head, True, True, key)
-    compiled = _compile_node(parsed.parsed)
+    try:
+        compiled = _compile_node(tree)
+    except _Unsupported:
+        compiled = None
     if compiled is not None:  # functions may raise a type error: not "native"
-        return Path(text, compiled, None, False, not _has_functions(parsed.parsed))
+        return Path(text, compiled, None, False, not _has_functions(tree))
     return Path(text, parsed.search, None, False, False)

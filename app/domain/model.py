@@ -223,6 +223,8 @@ class Order:
     fulfillment: Fulfillment = field(default_factory=Fulfillment)
     #: payment ids already applied: a payment delivered twice changes nothing
     payment_ids: tuple[str, ...] = ()
+    #: the order's channel is in shadow mode: processed and published, but never shipped
+    shadow: bool = False
 
     @property
     def versioned_id(self) -> str:
@@ -259,6 +261,7 @@ class Order:
             holds=tuple(Hold.from_dict(x) for x in d.get("holds") or ()),
             fulfillment=Fulfillment.from_dict(d.get("fulfillment") or {}),
             payment_ids=tuple(d.get("payment_ids") or ()),
+            shadow=bool(d.get("shadow", False)),
         )
 
 
@@ -342,6 +345,8 @@ class OrderEvent:
     at: datetime
     order: Order
     cause: dict[str, str]
+    #: the order's channel is in shadow mode: no fulfillment command follows from this event
+    shadow: bool = False
     schema_version: int = SCHEMA_VERSION
 
 

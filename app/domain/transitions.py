@@ -13,6 +13,8 @@ fulfillment command is due. The rules:
 - An order whose SHIP command is out and that is then cancelled or gets a refund request
   gets one CANCEL_SHIPMENT command (intercept) with its own command_id.
 - Payments that arrive before their order wait in `pending` and apply on arrival.
+- An order of a shadow-mode channel (`Order.shadow`) gets events, never a command; when
+  its channel goes live, its next channel update clears the flag and it is routed.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ class _Change:
     def _emit(self, event_type: str) -> None:
         self.events.append(
             OrderEvent(type=event_type, oli=self.order.oli, version=self.order.version,
-                       at=self.now, order=self.order, cause=self.cause)
+                       at=self.now, order=self.order, cause=self.cause, shadow=self.order.shadow)
         )
 
     def alert(self, kind: str, detail: str) -> None:
@@ -191,6 +193,7 @@ def _needs_ship(order: Order) -> bool:
     f = order.fulfillment
     return (
         order.status is OrderStatus.PAID
+        and not order.shadow  # a shadow-mode channel: events only, never a command
         and not order.holds
         and order.refund_status not in REFUND_BLOCKS_SHIPPING
         and (f.state is FulfillmentState.NONE or f.state is FulfillmentState.INTERCEPTED

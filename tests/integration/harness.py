@@ -31,6 +31,8 @@ class Pipeline:
         self.names = TopicNames(self.prefix)
         self.workers: list[subprocess.Popen[bytes]] = []
         self.log_path = tmp / "worker.log"
+        #: extra ORDERHUB_* settings for the workers this pipeline starts
+        self.extra_env: dict[str, str] = {}
 
     async def create_topics(self) -> None:
         await ensure_topics(self.bootstrap, all_topics(self.names), partitions=PARTITIONS)
@@ -39,6 +41,7 @@ class Pipeline:
         env = worker_env(self.bootstrap, self.prefix, data_dir, PARTITIONS)
         env["ORDERHUB_LOG_LEVEL"] = "INFO"  # the tests read the worker's INFO lines
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
+        env.update(self.extra_env)
         return env
 
     def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
