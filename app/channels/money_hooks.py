@@ -13,6 +13,7 @@ Registered on import (app/channels/hooks.py imports this module).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
@@ -28,6 +29,8 @@ from app.domain.errors import AdapterError
 from app.domain.model import Amounts, Line, Order
 
 __all__ = ["currency_exponent", "line_amount_from_price", "minor_units", "shopify_money"]
+
+_PLAIN = re.compile(r"(\d{1,15})(?:\.(\d*))?")
 
 
 @cache
@@ -50,6 +53,13 @@ def minor_units(value: object, exponent: int, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise AdapterError(f"{field}: expected a decimal amount, got {show(value)}")
     text = repr(value) if isinstance(value, float) else str(value).strip()
+    plain = _PLAIN.fullmatch(text)
+    if plain:  # the common "29.95": integer arithmetic, the same result as the Decimal path below
+        whole, decimals = plain.group(1), (plain.group(2) or "").rstrip("0")
+        if len(decimals) <= exponent:
+            fast = int(whole) * 10**exponent + int(decimals.ljust(exponent, "0") or "0")
+            if fast < MAX_FEN:
+                return fast
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -68,8 +78,14 @@ def minor_units(value: object, exponent: int, field: str) -> int:
 @register_hook("line_amount_from_price")
 def line_amount_from_price(source: Mapping[str, Any], order: Order, context: HookContext) -> Order:
     """Every line's amount = unit price × quantity (a gift at price 0 stays 0)."""
-    lines = tuple(replace(line, amount=line.unit_price * line.quantity) for line in order.lines)
+    lines = tuple(_with_money(line, line.unit_price, line.unit_price * line.quantity) for line in order.lines)
     return replace(order, lines=lines)
+
+
+def _with_money(line: Line, unit_price: int, amount: int) -> Line:
+    # `dataclasses.replace` costs as much as the rest of a line's mapping: build it directly
+    return Line(line.line_id, line.sku, line.outer_sku, line.title, line.quantity, unit_price, amount,
+                line.weight_g)
 
 
 def _optional(obj: Mapping[str, Any], key: str, exponent: int, field: str) -> int:
@@ -120,7 +136,7 @@ def _shopify_line(line: Line, item: object, exponent: int, field: str) -> Line:
     discount = _line_discount(item, exponent, field)
     if discount > gross:
         raise AdapterError(f"{field}: discounts {discount} exceed price × quantity {gross} (minor units)")
-    return replace(line, unit_price=unit_price, amount=gross - discount)
+    return _with_money(line, unit_price, gross - discount)
 
 
 @register_hook("shopify_money")
