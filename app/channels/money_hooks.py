@@ -57,7 +57,7 @@ def minor_units(value: object, exponent: int, field: str) -> int:
     if plain:  # the common "29.95": integer arithmetic, the same result as the Decimal path below
         whole, decimals = plain.group(1), (plain.group(2) or "").rstrip("0")
         if len(decimals) <= exponent:
-            fast = int(whole) * 10**exponent + int(decimals.ljust(exponent, "0") or "0")
+            fast: int = int(whole) * pow(10, exponent) + int(decimals.ljust(exponent, "0") or "0")
             if fast < MAX_FEN:
                 return fast
     try:
