@@ -193,7 +193,8 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 # --------------------------------------------------------------------------- ports
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((_HOST, 0))
         return s.getsockname()[1]
@@ -216,12 +217,12 @@ def _check_port_free(port: int) -> None:
 def _pick_ports(port: int | None, n_extra: int = 0) -> list[int]:
     """Return [port, extra...] – a checked given port or fresh free ones, all distinct."""
     if port is None:
-        ports = [_free_port()]
+        ports = [free_port()]
     else:
         _check_port_free(port)
         ports = [port]
     while len(ports) < 1 + n_extra:
-        p = _free_port()
+        p = free_port()
         if p not in ports:
             ports.append(p)
     return ports

@@ -64,6 +64,23 @@ def _cmd_normalize(args: argparse.Namespace) -> int:
         raise UsageError(f"orderhub normalize: {exc}") from None
 
 
+def _cmd_address(args: argparse.Namespace) -> int:
+    from app.address_command import AddressInputError, run_address, stdin_lines
+    from app.geocoders import make_geocoder
+    from app.settings import Settings
+
+    if args.text is None and sys.stdin.isatty():
+        raise UsageError("orderhub address: give TEXT, or - to read one address per line from standard input")
+    if args.text is not None and args.text != "-" and not args.text.strip():
+        raise UsageError("orderhub address: TEXT is empty")
+    lines = stdin_lines() if args.text in (None, "-") else [args.text]
+    try:
+        return run_address(make_geocoder(Settings.from_env()), lines, sys.stdout,
+                           province=args.province, city=args.city, district=args.district)
+    except AddressInputError as exc:
+        raise UsageError(f"orderhub address: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -104,6 +121,19 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ORDERHUB_CHANNELS_DIR, with their mode (ORDERHUB_CHANNEL_MODES) and "
                                    "where each came from. A bad mapping file: exit 2, one line naming it.")
     p.set_defaults(func=_cmd_channels)
+
+    p = sub.add_parser("address", help="normalise addresses to province/city/district and adcode",
+                       description="Normalise receiver addresses offline (or with the geocoder "
+                                   "ORDERHUB_GEOCODER names) and print one JSON object per input line: "
+                                   "province, city, district, adcode, detail, confidence, resolved, "
+                                   "candidates. An ambiguous or incomplete address is not guessed: "
+                                   "resolved is false and candidates lists the choices.")
+    p.add_argument("text", nargs="?", metavar="TEXT|-",
+                   help="one address line, or - to read one address per line from standard input")
+    p.add_argument("--province", default="", help="platform split field, applied to every line")
+    p.add_argument("--city", default="", help="platform split field, applied to every line")
+    p.add_argument("--district", default="", help="platform split field, applied to every line")
+    p.set_defaults(func=_cmd_address)
 
     p = sub.add_parser("normalize", help="map platform order JSON to the standard order model (no broker)",
                        description="Read one platform order payload (a JSON object, bare or as the API "

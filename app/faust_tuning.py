@@ -123,3 +123,50 @@ def fix_gap_accounting() -> None:
 
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
     Consumer._orderhub_gap_fixed = True  # type: ignore[attr-defined]
+
+
+def seek_before_resume() -> None:
+    """Seek stream partitions to their committed offsets *before* they are resumed.
+
+    After a rebalance, Faust's recovery resumes the stream partitions and only then seeks
+    them to their committed offsets (faust/tables/recovery.py, `on_recovery_completed` and
+    `_resume_streams`). Records fetched in between are processed while the seek runs; the
+    seek then resets Faust's read offsets underneath them, and the next record looks like
+    an offset gap, which Faust counts as acknowledged. Messages in that "gap" that were
+    fetched but dropped (the stream skips events of a paused flow) are then committed
+    without ever being processed: lost input after a kill -9 and restart. Seeking while the
+    partitions are still paused leaves nothing in flight.
+    """
+    from faust.tables.recovery import Recovery
+
+    if getattr(Recovery, "_orderhub_seek_first", False):
+        return
+
+    def wrap(original: Any) -> Any:
+        async def seek_first(self: Any, generation_id: int = 0) -> None:
+            consumer = self.app.consumer
+            resume = consumer.resume_partitions
+            perform_seek = consumer.perform_seek
+            deferred: list[set[Any]] = []
+
+            async def seek_then_resume() -> None:
+                await perform_seek()
+                while deferred:
+                    resume(deferred.pop())
+
+            consumer.resume_partitions = deferred.append
+            consumer.perform_seek = seek_then_resume
+            try:
+                await original(self, generation_id)
+            finally:
+                del consumer.resume_partitions
+                del consumer.perform_seek
+                while deferred:  # a path that resumed without seeking
+                    resume(deferred.pop())
+
+        return seek_first
+
+    Recovery.on_recovery_completed = wrap(Recovery.on_recovery_completed)  # type: ignore[method-assign]
+    Recovery._resume_streams = wrap(Recovery._resume_streams)  # type: ignore[method-assign]
+    Recovery._orderhub_seek_first = True  # type: ignore[attr-defined]
+

@@ -9,7 +9,13 @@ from __future__ import annotations
 import faust
 
 from app.admin import ssl_context
-from app.faust_tuning import CommitGate, fix_gap_accounting, install_commit_gate, set_consumer_fetch_wait
+from app.faust_tuning import (
+    CommitGate,
+    fix_gap_accounting,
+    install_commit_gate,
+    seek_before_resume,
+    set_consumer_fetch_wait,
+)
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -63,3 +69,4 @@ app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
 fix_gap_accounting()
+seek_before_resume()

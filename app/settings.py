@@ -21,6 +21,7 @@ class SettingsError(ValueError):
 GUARANTEES = ("auto", "at_least_once", "exactly_once")
 LOG_FORMATS = ("auto", "json", "console")
 SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+GEOCODERS = ("offline", "amap")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class Settings:
                "(the embedded broker also holds a new group's first join for half of it)"})
     consumer_fetch_wait_ms: int = field(default=10, metadata={
         "doc": "longest time a fetch waits for data (Faust hard-codes 1500 ms; lower = lower latency)"})
+    geocoder: str = field(default="offline", metadata={
+        "doc": "address geocoder: `offline` (shipped division table, no network) or `amap` (AMap's REST API)"})
+    amap_key: str = field(default="", repr=False, metadata={
+        "doc": "AMap web-service key, needed when ORDERHUB_GEOCODER=amap (never logged)", "secret": True})
     channels_dir: str = field(default="", metadata={
         "doc": "folder of extra channel mapping files (`<channel>.yaml`), loaded at start-up; "
                "a file named like a built-in channel replaces it (docs/channels.md)"})
@@ -88,6 +93,10 @@ class Settings:
             raise SettingsError(f"ORDERHUB_SASL_MECHANISM must be one of {', '.join(m for m in SASL_MECHANISMS if m)}")
         if self.store not in ("rocksdb://", "memory://"):
             raise SettingsError("ORDERHUB_STORE must be rocksdb:// or memory://")
+        if self.geocoder not in GEOCODERS:
+            raise SettingsError(f"ORDERHUB_GEOCODER must be one of {', '.join(GEOCODERS)}, not {self.geocoder!r}")
+        if self.geocoder == "amap" and not self.amap_key:
+            raise SettingsError("ORDERHUB_GEOCODER=amap needs ORDERHUB_AMAP_KEY")
         try:
             parse_channel_modes(self.channel_modes)
         except ValueError as exc:

@@ -15,6 +15,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from app.admin import all_topics, ensure_topics
+from app.brokers import free_port
 from app.demo import start_worker, wait_ready, worker_env
 from app.topic_names import TopicNames
 
@@ -31,6 +32,7 @@ class Pipeline:
         self.names = TopicNames(self.prefix)
         self.workers: list[subprocess.Popen[bytes]] = []
         self.log_path = tmp / "worker.log"
+        self.web_ports: dict[str, int] = {}
         #: extra ORDERHUB_* settings for the workers this pipeline starts
         self.extra_env: dict[str, str] = {}
 
@@ -48,7 +50,10 @@ class Pipeline:
         data_dir = self.tmp / name
         data_dir.mkdir(exist_ok=True)
         (data_dir / "ready").unlink(missing_ok=True)
-        proc = start_worker(self.env(data_dir), self.log_path)
+        env = self.env(data_dir)
+        # each worker its own URL: Faust's assignor tells group members apart by it
+        env["ORDERHUB_WEB_PORT"] = str(self.web_ports.setdefault(name, free_port()))
+        proc = start_worker(env, self.log_path)
         wait_ready(proc, data_dir, self.log_path, timeout=120)
         self.workers.append(proc)
         return proc
@@ -122,6 +127,42 @@ class Pipeline:
                                          f"records; worker log tail:\n{self.log_tail()}")
         finally:
             await consumer.stop()
+
+
+def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last state of each order seen on `order-events` (its highest version)."""
+    last: dict[str, dict[str, Any]] = {}
+    for event in order_events:
+        order = event["order"]
+        if order["oli"] not in last or order["version"] >= last[order["oli"]]["version"]:
+            last[order["oli"]] = order
+    return last
+
+
+async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: float = 60.0) -> dict[str, int]:  # noqa: ASYNC109
+    """Wait until the group's committed offsets reach the end of `topics` (written without
+    transactions, so no markers); return what is left per partition if they do not."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+        deadline = time.monotonic() + timeout
+        while True:
+            committed = await admin.list_consumer_group_offsets(p.prefix)
+            ends = await consumer.end_offsets(tps)
+            left = {f"{tp.topic}[{tp.partition}]": ends[tp] - (committed[tp].offset if tp in committed else 0)
+                    for tp in tps}
+            left = {k: v for k, v in left.items() if v}
+            if not left or time.monotonic() > deadline:
+                return left
+            await asyncio.sleep(1.0)
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 async def diagnose(p: Pipeline, olis: set[str]) -> str:

@@ -1,0 +1,21 @@
+"""Geocoder selection: `make_geocoder(settings)` returns the `Geocoder` ORDERHUB_GEOCODER names.
+
+`offline` (the default) is the pure normaliser over the shipped division table
+(app/address). `amap` calls AMap's REST geocoding API (app/geocoders/amap.py); it is
+for deployments that want it, and is never used by the tests.
+"""
+
+from __future__ import annotations
+
+from app.address import Geocoder, OfflineGeocoder
+from app.settings import Settings
+
+__all__ = ["make_geocoder"]
+
+
+def make_geocoder(settings: Settings) -> Geocoder:
+    if settings.geocoder == "amap":
+        from app.geocoders.amap import AmapGeocoder
+
+        return AmapGeocoder(key=settings.amap_key)
+    return OfflineGeocoder()
