@@ -83,8 +83,9 @@ def yuan_to_fen(value: object, field: str = "amount") -> int:
     ``NaN``/``Infinity``, booleans and amounts of ``MAX_FEN`` fen or more. Trailing zeros
     are fine (``"1.000"`` is exactly 100 fen).
     """
-    if type(value) is str:
-        plain = _PLAIN_YUAN.fullmatch(value)
+    text = repr(value) if type(value) is float else value  # a float: its shortest round-trip text
+    if type(text) is str:
+        plain = _PLAIN_YUAN.fullmatch(text)
         if plain:  # the common "188.00": integer arithmetic, same result as the Decimal path
             whole, cents = plain.group(1), (plain.group(2) or "").ljust(2, "0")
             fast = int(whole) * 100 + int(cents)

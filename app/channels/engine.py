@@ -238,6 +238,8 @@ class MappingAdapter:
         hooks: tuple[tuple[str, Hook], ...],
         currency: str,
         country: str,
+        channel_status: Path | None = None,
+        codes: tuple[tuple[Path, frozenset[str]], ...] = (),
     ) -> None:
         self.channel = channel
         #: where the mapping came from: ``built-in`` or a file path
@@ -258,6 +260,8 @@ class MappingAdapter:
         self._hooks = tuple(h for _, h in hooks)
         self._currency = currency
         self._country = country
+        self._channel_status = channel_status
+        self._codes = codes
         self._prefix = name + "."
         self._context = HookContext(channel=channel, name=name)
 
@@ -322,6 +326,15 @@ class MappingAdapter:
             entry = self.status_table[code]
         except KeyError:
             raise UnknownStatusError(f"{self._prefix}{path.text}: unknown status code {code!r}") from None
+        for check, known in self._codes:
+            raw = evaluate(check, obj)
+            if raw is None or raw == "":
+                continue
+            value = code_text(raw, self._prefix + check.text)
+            if value not in known:
+                raise UnknownStatusError(f"{self._prefix}{check.text}: unknown status code {value!r}")
+        if self._channel_status is not None:
+            code = code_text(evaluate(self._channel_status, obj), self._prefix + "status.channel_status")
         for when, rule in self.status_rules:
             if truthy(evaluate(when, obj)):
                 return code, rule

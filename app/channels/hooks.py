@@ -73,3 +73,7 @@ def taobao_presale(source: Mapping[str, Any], order: Order, context: HookContext
     if not TAOBAO_STEP_STATUSES[step] and order.status not in TERMINAL_STATUSES:
         return replace(order, status=OrderStatus.PENDING_PAYMENT)  # balance unpaid: not shippable yet
     return order
+
+
+# hooks kept in their own modules register themselves when imported
+import app.channels.money_hooks  # noqa: E402, F401  (line_amount_from_price, shopify_money)

@@ -95,7 +95,7 @@ _LINE_REQUIRED = ("line_id", "sku", "quantity")
 _DEFAULTS: dict[str, Any] = {"id": "", "text": "", "money": 0, "time": None, "quantity": 1, "integer": None}
 
 _TOP_KEYS = ("format", "channel", "title", "reference", "notes", "currency", "country", "money", "time",
-             "order", "status", "refund", "masked", "fields", "lines", "tags", "hooks", "enums")
+             "order", "status", "refund", "masked", "fields", "lines", "tags", "hooks", "enums", "codes")
 _FIELD_KEYS = ("path", "required", "default", "money", "time", "map", "unset")
 _ENTRY_KEYS = ("status", "meaning", "if_paid", "refund", "hold", "hold_detail")
 
@@ -236,7 +236,7 @@ class _Loader:
         )
 
     def status(self, raw: Any) -> tuple[Path, dict[str, StatusEntry], tuple[tuple[Path, StatusEntry], ...]]:
-        spec = self.obj(raw, "status", ("code", "table", "rules"))
+        spec = self.obj(raw, "status", ("code", "table", "rules", "channel_status"))
         if "code" not in spec:
             raise self.fail("status.code", "missing")
         code = self.path(spec["code"], "status.code")
@@ -256,6 +256,19 @@ class _Loader:
             rest = {k: v for k, v in rule.items() if k != "when"}
             rules.append((self.path(rule["when"], f"{where}.when"), self.entry(rest, where)))
         return code, table, tuple(rules)
+
+    def codes(self, raw: Any) -> tuple[tuple[Path, frozenset[str]], ...]:
+        """``codes``: path → the documented values of a further status field (code → meaning)."""
+        if not isinstance(raw, dict) or not raw:
+            raise self.fail("codes", f"expected a mapping of path → table of codes, got {_kind(raw)}")
+        checks = []
+        for path_text, table in raw.items():
+            where = f"codes.{path_text}"
+            if not isinstance(table, dict) or not table:
+                raise self.fail(where, f"expected a non-empty mapping of code → meaning, got {_kind(table)}")
+            known = frozenset(self.code(k, f"{where}.{k}") for k in table)
+            checks.append((self.path(path_text, where), known))
+        return tuple(checks)
 
     def refund(self, raw: Any, field: str) -> RefundSpec:
         spec = self.obj(raw, field, ("code", "table", "default"))
@@ -352,6 +365,8 @@ class _Loader:
         if "status" not in data:
             raise self.fail("status", "missing")
         status_code, status_table, status_rules = self.status(data["status"])
+        channel_status = (self.path(data["status"]["channel_status"], "status.channel_status")
+                          if "channel_status" in data["status"] else None)
         if "fields" not in data:
             raise self.fail("fields", "missing")
         fields = self.field_set(data["fields"], "fields", ORDER_FIELDS, _ORDER_REQUIRED, defaults)
@@ -376,9 +391,11 @@ class _Loader:
         enums = data.get("enums") or {}
         if not isinstance(enums, dict):
             raise self.fail("enums", "expected a mapping of table name → table")
-        for key in ("title", "reference", "notes", "currency", "country"):
+        for key in ("title", "reference", "notes", "currency"):
             if key in data:
                 self.string(data[key], key)
+        if "country" in data and not isinstance(data["country"], str):  # "": no default country
+            raise self.fail("country", f"expected a country code or \"\", got {_kind(data['country'])}")
         return MappingAdapter(
             channel=channel,
             source=self.source,
@@ -397,6 +414,8 @@ class _Loader:
             hooks=tuple((h, HOOKS[h]) for h in hook_names),
             currency=data.get("currency", "CNY"),
             country=data.get("country", "CN"),
+            channel_status=channel_status,
+            codes=self.codes(data["codes"]) if "codes" in data else (),
         )
 
 

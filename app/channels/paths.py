@@ -12,6 +12,7 @@ normalise tens of thousands of payloads a second. The common operators (``a || b
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -239,6 +240,16 @@ def _compile_node(node: dict[str, Any]) -> Getter | None:
             return [v for v in map(each, base) if v is not None]
 
         return project
+    if kind == "filter_projection":
+        base_of, each, condition = fs
+
+        def keep(obj: Any) -> Any:
+            base = base_of(obj)
+            if not isinstance(base, list):
+                return None
+            return [v for v in (each(x) for x in base if _truthy(condition(x))) if v is not None]
+
+        return keep
     if kind == "function_expression" and node["value"] in _FUNCTIONS:
         return _FUNCTIONS[node["value"]](*fs)
     return None
@@ -289,12 +300,64 @@ def _join(*args: Getter) -> Getter:
     return join
 
 
+def _to_string(*args: Getter) -> Getter:
+    if len(args) != 1:
+        raise _Unsupported
+    (arg,) = args
+
+    def to_string(obj: Any) -> str:
+        value = arg(obj)
+        if isinstance(value, str):
+            return value
+        if type(value) is int:  # the usual case (a numeric status code): what json.dumps gives
+            return str(value)
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+    return to_string
+
+
+def _contains(*args: Getter) -> Getter:
+    if len(args) != 2:
+        raise _Unsupported
+    subject_of, search_of = args
+
+    def contains(obj: Any) -> bool:
+        subject = subject_of(obj)
+        if not isinstance(subject, (list, str)):
+            raise JMESPathTypeError("contains", subject, type(subject).__name__, ["array", "string"])
+        search = search_of(obj)
+        if isinstance(subject, str) and not isinstance(search, str):
+            return False
+        return search in subject
+
+    return contains
+
+
+def _merge(*args: Getter) -> Getter:
+    if not args:
+        raise _Unsupported
+
+    def merge(obj: Any) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for arg in args:
+            value = arg(obj)
+            if not isinstance(value, dict):
+                raise JMESPathTypeError("merge", value, type(value).__name__, ["object"])
+            merged.update(value)
+        return merged
+
+    return merge
+
+
 class _Unsupported(Exception):
     """A function call this module does not compile (wrong arity): JMESPath runs it."""
 
 
 #: JMESPath functions compiled natively. Others run through JMESPath.
-_FUNCTIONS: dict[str, Callable[..., Getter]] = {"sum": _sum, "length": _length, "join": _join}
+_FUNCTIONS: dict[str, Callable[..., Getter]] = {
+    "sum": _sum, "length": _length, "join": _join,
+    "to_string": _to_string, "contains": _contains, "merge": _merge,
+}
 
 
 def _has_functions(node: dict[str, Any]) -> bool:

@@ -209,7 +209,7 @@ def broken(old: str, new: str) -> str:
     (broken("table: {none: NONE,", "table: {none: NOTHING,"), "lines.refund.table.none", "'NOTHING' is not one of"),
     (broken("  countries: {China: CN, \"*\": ZZ}", "  continents: {Asia: AS}"), "fields.receiver.address.country.map",
      "no table 'countries' under `enums`"),
-    (broken("tags:\n", "hooks: [nope]\ntags:\n"), "hooks[0]", "unknown hook 'nope' (known: taobao_presale)"),
+    (broken("tags:\n", "hooks: [nope]\ntags:\n"), "hooks[0]", "unknown hook 'nope' (known: "),
     (broken("masked:", "maskd:"), "maskd", "unknown key"),
     (broken("  - {tag: vip, when: \"vip\"}", "  - {tag: vip}"), "tags[0]", "expected either `tag` + `when`, or `path`"),
     (broken("    - when: \"flags", "    - if: \"flags"), "status.rules[0].when", "missing"),

@@ -198,7 +198,8 @@ def test_the_worked_example_in_the_docs_is_a_working_channel(tmp_path: Path) -> 
     """The YAML blocks of the WeChat section of docs/channels.md, put together, map every
     WeChat fixture like the built-in file does: the docs show a complete channel."""
     docs = (ROOT / "docs" / "channels.md").read_text(encoding="utf-8")
-    section = docs[docs.index("## WeChat 微信小店 (worked example)"):docs.index("## JD, Pinduoduo, Shopify")]
+    start = docs.index("## WeChat 微信小店 (worked example)")
+    section = docs[start:docs.index("\n## ", start)]  # up to the next section
     blocks = [b.split("```", 1)[0] for b in section.split("```yaml\n")[1:]]
     assert len(blocks) >= 4
     (tmp_path / "wechat.yaml").write_text("\n".join(blocks), encoding="utf-8")
