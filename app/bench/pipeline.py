@@ -1,0 +1,111 @@
+"""Pipeline throughput: preload a workload, let orderhub workers drain it, time their outputs.
+
+Each run gets its own topic prefix (topics, consumer group, changelogs), so every run
+starts from the same empty state. Throughput is the workload's input events over the
+span of the workers' output record times: from the first record they produced to the
+last (outputs, order events, changelog writes), so start-up and polling are not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.admin import all_topics, ensure_topics
+from app.bench.probes import (
+    GroupProgress,
+    delete_topics_with_prefix,
+    produce_all,
+    record_time_span,
+    topics_with_prefix,
+)
+from app.bench.warehouse import Warehouse
+from app.bench.workers import WorkerGroup
+from app.bench.workload import Workload
+from app.topic_names import TopicNames
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    guarantee: str
+    workers: int
+    events: int
+    seconds: float
+    peak_rss_bytes: int
+    state_bytes: int
+    ship_commands: int
+    distinct_ship_commands: int
+
+    @property
+    def eps(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def topic_of(names: TopicNames, kind: str) -> str:
+    return {"channel_order": names.channel_orders, "payment": names.payments,
+            "wms_event": names.wms_events}[kind]
+
+
+async def preload(bootstrap: str, names: TopicNames, messages: list[tuple[str, bytes, bytes]],
+                  partitions: int) -> None:
+    await ensure_topics(bootstrap, all_topics(names), partitions=partitions)
+    await produce_all(bootstrap, ((topic_of(names, kind), key, value) for kind, key, value in messages))
+
+
+async def _drain(group: WorkerGroup, names: TopicNames, workload: Workload, label: str,
+                 timeout_s: float) -> Warehouse:
+    from tqdm import tqdm
+
+    warehouse = Warehouse(group.bootstrap, names)
+    await warehouse.start()
+    try:
+        await asyncio.to_thread(group.start)
+        external = (names.channel_orders, names.payments, names.wms_events)
+        topics = (*external, names.order_inputs)
+        bar = tqdm(total=workload.events, desc=label, unit="ev", file=sys.stderr, mininterval=1.0,
+                   dynamic_ncols=True, leave=False)
+        deadline = time.monotonic() + timeout_s
+        async with GroupProgress(group.bootstrap, group.prefix, topics, group.partitions) as progress:
+            while True:
+                group.check_alive()
+                committed, ends = await progress.committed_and_end()
+                done_external = sum(committed[tp] for tp in committed if tp.topic in external)
+                bar.update(min(workload.events, done_external) - bar.n)
+                if (len(warehouse.command_at) >= len(workload.paid) and warehouse.acks_sent >= workload.acks
+                        and all(committed[tp] >= ends[tp] for tp in committed)):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{label}: not drained after {timeout_s:.0f} s ({done_external} of "
+                                       f"{workload.events} input events committed); see {group.log_path}")
+                await asyncio.sleep(0.5)
+        bar.close()
+        group.peak_rss = group.peak_rss_bytes()
+    finally:
+        await warehouse.stop()
+    return warehouse
+
+
+def run_pipeline(bootstrap: str, workload: Workload, *, guarantee: str, workers: int, partitions: int,
+                 workdir: Path, timeout_s: float, label: str) -> PipelineRun:
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    names = TopicNames(prefix)
+    asyncio.run(preload(bootstrap, names, workload.messages, partitions))
+    group = WorkerGroup(bootstrap, prefix, workdir, count=workers, partitions=partitions, guarantee=guarantee)
+    try:
+        warehouse = asyncio.run(_drain(group, names, workload, label, timeout_s))
+    finally:
+        group.stop()
+    try:
+        changelogs = [t for t in asyncio.run(topics_with_prefix(bootstrap, prefix)) if t.endswith("-changelog")]
+        outputs = [names.order_inputs, names.order_events, names.fulfillment_commands, *changelogs]
+        span = asyncio.run(record_time_span(bootstrap, outputs, partitions))
+    finally:
+        asyncio.run(delete_topics_with_prefix(bootstrap, prefix))
+    seconds = span[1] - span[0] if span else 0.0
+    return PipelineRun(guarantee=guarantee, workers=workers, events=workload.events, seconds=seconds,
+                       peak_rss_bytes=group.peak_rss, state_bytes=group.state_bytes(),
+                       ship_commands=warehouse.ship_commands, distinct_ship_commands=len(warehouse.command_ids))
