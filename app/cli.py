@@ -50,18 +50,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from app.bench import BenchOptions, run_bench
+    from pathlib import Path
+
+    from app.bench import BenchError, BenchOptions, run_bench
 
     for flag in ("events", "runs", "partitions"):
         if getattr(args, flag) < 1:
             raise UsageError(f"orderhub bench: --{flag} must be at least 1")
     if args.rate <= 0 or args.latency_seconds <= 0 or args.timeout <= 0:
         raise UsageError("orderhub bench: --rate, --latency-seconds and --timeout must be positive")
-    return run_bench(BenchOptions(
+    options = BenchOptions(
         broker=args.broker, events=args.events, runs=args.runs, rate=args.rate,
         latency_seconds=args.latency_seconds, partitions=args.partitions, seed=args.seed,
         timeout_s=args.timeout, skip_baseline=args.skip_baseline, skip_latency=args.skip_latency,
-        skip_scaling=args.skip_scaling, skip_exactly_once=args.skip_exactly_once))
+        skip_scaling=args.skip_scaling, skip_exactly_once=args.skip_exactly_once,
+        profile=Path(args.profile).resolve() if args.profile else None)
+    try:
+        return run_bench(options)
+    except BenchError as exc:  # a phase failed: say where, without a traceback
+        print(f"orderhub bench: {exc}", file=sys.stderr)
+        return 1
 
 
 def _cmd_channels(args: argparse.Namespace) -> int:
@@ -127,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-latency", action="store_true", help="do not measure latency")
     p.add_argument("--skip-scaling", action="store_true", help="do not run 2 workers")
     p.add_argument("--skip-exactly-once", action="store_true", help="do not run exactly_once (Kafka only)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="record the first at_least_once worker with py-spy into FILE (raw stacks) and "
+                        "print its top costs (needs `pip install -e .[bench]`)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("channels", help="list the channels orderhub can ingest")

@@ -13,14 +13,16 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from app.admin import ensure_topics
+from app.bench.errors import BenchError
 from app.bench.probes import fast_producer
 
 BASELINE_SUFFIX = ".baseline"
 
 
 async def run_baseline(bootstrap: str, topics: list[str], partitions: int, expected: int,
-                       timeout_s: float) -> float:
-    """Events per second from the first record fetched to the last output acknowledged."""
+                       timeout_s: float) -> tuple[float, float]:
+    """(events per second, events per CPU-second), from the first record fetched to the last
+    output acknowledged."""
     await ensure_topics(bootstrap, [t + BASELINE_SUFFIX for t in topics], partitions=partitions)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     producer = fast_producer(bootstrap)
@@ -31,13 +33,14 @@ async def run_baseline(bootstrap: str, topics: list[str], partitions: int, expec
         await consumer.seek_to_beginning()
         seen = 0
         started: float | None = None
+        cpu_started = 0.0
         deadline = time.monotonic() + timeout_s
         while seen < expected:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"baseline: {seen} of {expected} events after {timeout_s:.0f} s")
+                raise BenchError(f"baseline: {seen} of {expected} events after {timeout_s:.0f} s")
             batch = await consumer.getmany(timeout_ms=100)
             if batch and started is None:
-                started = time.monotonic()
+                started, cpu_started = time.monotonic(), time.process_time()
             for tp, records in batch.items():
                 out = tp.topic + BASELINE_SUFFIX
                 for record in records:
@@ -49,7 +52,7 @@ async def run_baseline(bootstrap: str, topics: list[str], partitions: int, expec
                 seen += len(records)
         await producer.flush()
         assert started is not None
-        return expected / (time.monotonic() - started)
+        return expected / (time.monotonic() - started), expected / (time.process_time() - cpu_started)
     finally:
         await producer.stop()
         await consumer.stop()

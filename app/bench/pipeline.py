@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.admin import all_topics, ensure_topics
+from app.bench.errors import BenchError
 from app.bench.probes import (
     GroupProgress,
     delete_topics_with_prefix,
@@ -39,10 +40,16 @@ class PipelineRun:
     state_bytes: int
     ship_commands: int
     distinct_ship_commands: int
+    cpu_seconds: float  # the workers' CPU time while they drained the workload
 
     @property
     def eps(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_eps(self) -> float:
+        """Events per CPU-second: what one core would move, however busy the machine was."""
+        return self.events / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
 
 
 def topic_of(names: TopicNames, kind: str) -> str:
@@ -64,6 +71,7 @@ async def _drain(group: WorkerGroup, names: TopicNames, workload: Workload, labe
     await warehouse.start()
     try:
         await asyncio.to_thread(group.start)
+        cpu_at_start = group.cpu_seconds()
         external = (names.channel_orders, names.payments, names.wms_events)
         topics = (*external, names.order_inputs)
         bar = tqdm(total=workload.events, desc=label, unit="ev", file=sys.stderr, mininterval=1.0,
@@ -79,22 +87,26 @@ async def _drain(group: WorkerGroup, names: TopicNames, workload: Workload, labe
                         and all(committed[tp] >= ends[tp] for tp in committed)):
                     break
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{label}: not drained after {timeout_s:.0f} s ({done_external} of "
-                                       f"{workload.events} input events committed); see {group.log_path}")
+                    lag = {t: sum(ends[tp] - committed[tp] for tp in committed if tp.topic == t) for t in topics}
+                    raise BenchError(f"{label}: not drained after {timeout_s:.0f} s: SHIP commands for "
+                                     f"{len(warehouse.command_at)} of {len(workload.paid)} paid orders, "
+                                     f"uncommitted {lag}; worker log {group.log_path}")
                 await asyncio.sleep(0.5)
         bar.close()
         group.peak_rss = group.peak_rss_bytes()
+        group.cpu_used = group.cpu_seconds() - cpu_at_start
     finally:
         await warehouse.stop()
     return warehouse
 
 
 def run_pipeline(bootstrap: str, workload: Workload, *, guarantee: str, workers: int, partitions: int,
-                 workdir: Path, timeout_s: float, label: str) -> PipelineRun:
+                 workdir: Path, timeout_s: float, label: str, profile: Path | None = None) -> PipelineRun:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     names = TopicNames(prefix)
     asyncio.run(preload(bootstrap, names, workload.messages, partitions))
-    group = WorkerGroup(bootstrap, prefix, workdir, count=workers, partitions=partitions, guarantee=guarantee)
+    group = WorkerGroup(bootstrap, prefix, workdir, count=workers, partitions=partitions, guarantee=guarantee,
+                        profile=profile)
     try:
         warehouse = asyncio.run(_drain(group, names, workload, label, timeout_s))
     finally:
@@ -108,4 +120,5 @@ def run_pipeline(bootstrap: str, workload: Workload, *, guarantee: str, workers:
     seconds = span[1] - span[0] if span else 0.0
     return PipelineRun(guarantee=guarantee, workers=workers, events=workload.events, seconds=seconds,
                        peak_rss_bytes=group.peak_rss, state_bytes=group.state_bytes(),
-                       ship_commands=warehouse.ship_commands, distinct_ship_commands=len(warehouse.command_ids))
+                       ship_commands=warehouse.ship_commands, distinct_ship_commands=len(warehouse.command_ids),
+                       cpu_seconds=group.cpu_used)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import platform
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from app.bench.baseline import run_baseline
 from app.bench.latency import LatencyRun, run_latency
 from app.bench.pipeline import PipelineRun, preload, run_pipeline
 from app.bench.probes import delete_topics_with_prefix
+from app.bench.profile import render as render_profile
 from app.bench.workload import Workload, baseline_messages, build_workload
 from app.topic_names import TopicNames
 
@@ -46,6 +48,7 @@ class BenchOptions:
     skip_latency: bool = False
     skip_scaling: bool = False
     skip_exactly_once: bool = False
+    profile: Path | None = None  # py-spy raw output of the first at_least_once worker
 
 
 def _say(message: str) -> None:
@@ -56,7 +59,7 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else 0.0
 
 
-def _baseline(bootstrap: str, workload: Workload, opts: BenchOptions) -> list[float]:
+def _baseline(bootstrap: str, workload: Workload, opts: BenchOptions) -> list[tuple[float, float]]:
     names = TopicNames(f"bench-{uuid.uuid4().hex[:8]}")
     messages = baseline_messages(workload)
     asyncio.run(preload(bootstrap, names, messages, opts.partitions))
@@ -64,9 +67,10 @@ def _baseline(bootstrap: str, workload: Workload, opts: BenchOptions) -> list[fl
     results = []
     try:
         for i in range(opts.runs):
-            eps = asyncio.run(run_baseline(bootstrap, topics, opts.partitions, len(messages), opts.timeout_s))
-            _say(f"  baseline run {i + 1}/{opts.runs}: {eps:,.0f} events/s")
-            results.append(eps)
+            eps, cpu_eps = asyncio.run(run_baseline(bootstrap, topics, opts.partitions, len(messages),
+                                                    opts.timeout_s))
+            _say(f"  baseline run {i + 1}/{opts.runs}: {eps:,.0f} events/s, {cpu_eps:,.0f} events per CPU-second")
+            results.append((eps, cpu_eps))
     finally:
         asyncio.run(delete_topics_with_prefix(bootstrap, names.prefix))
     return results
@@ -77,9 +81,13 @@ def _pipelines(bootstrap: str, workload: Workload, opts: BenchOptions, workdir: 
     results = []
     for i in range(runs):
         label = f"{guarantee}, {workers} worker{'s' if workers > 1 else ''}, run {i + 1}/{runs}"
+        profile = opts.profile if i == 0 and workers == 1 and guarantee == "at_least_once" else None
         run = run_pipeline(bootstrap, workload, guarantee=guarantee, workers=workers, partitions=opts.partitions,
-                           workdir=workdir, timeout_s=opts.timeout_s, label=label)
+                           workdir=workdir, timeout_s=opts.timeout_s, label=label, profile=profile)
+        if profile is not None and profile.exists():
+            _say(render_profile(profile))
         _say(f"  {label}: {run.eps:,.0f} events/s ({run.events:,} in {run.seconds:.1f} s), "
+             f"{run.cpu_eps:,.0f} events per CPU-second, "
              f"peak RSS {run.peak_rss_bytes / MB:.0f} MB, SHIP commands {run.ship_commands:,} "
              f"({run.distinct_ship_commands:,} distinct)")
         results.append(run)
@@ -113,16 +121,29 @@ def _start_broker(spec_text: str) -> tuple[Any, str, str, bool]:
     return broker, broker.bootstrap, broker.kind, broker.supports_transactions
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the workers and the broker this run started are stopped."""
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def run_bench(opts: BenchOptions) -> int:
     started = time.monotonic()
+    _exit_on_sigterm()
     broker, bootstrap, kind, transactions = _start_broker(opts.broker)
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-bench-"))
     try:
         result = _measure(opts, bootstrap, kind, transactions, workdir)
+    except BaseException:
+        _say(f"worker logs and data kept in {workdir}")
+        raise
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     finally:
         if broker is not None:
             broker.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     print(render_table(result))
     print(orjson.dumps(result).decode())
@@ -133,7 +154,7 @@ def _measure(opts: BenchOptions, bootstrap: str, kind: str, transactions: bool, 
     workload = build_workload(opts.events, seed=opts.seed)
     _say(f"workload: {workload.events:,} events ({len(workload.messages):,} preloaded, {workload.acks:,} WMS acks "
          f"answered during the run) for {workload.orders:,} orders, {len(workload.paid):,} paid")
-    baseline: list[float] = []
+    baseline: list[tuple[float, float]] = []
     if not opts.skip_baseline:
         _say(f"baseline: bare aiokafka consume → decode → encode → produce, {opts.runs} run(s)")
         baseline = _baseline(bootstrap, workload, opts)
@@ -149,7 +170,9 @@ def _measure(opts: BenchOptions, bootstrap: str, kind: str, transactions: bool, 
         eos = _pipelines(bootstrap, workload, opts, workdir, guarantee="exactly_once", workers=1, runs=opts.runs)
 
     throughput = _median([r.eps for r in alos])
-    baseline_eps = _median(baseline)
+    baseline_eps = _median([eps for eps, _ in baseline])
+    baseline_cpu_eps = _median([cpu for _, cpu in baseline])
+    cpu_eps = _median([r.cpu_eps for r in alos])
     events_per_order = workload.events / max(1, workload.orders)
     latency: LatencyRun | None = None
     saturation: LatencyRun | None = None
@@ -176,7 +199,11 @@ def _measure(opts: BenchOptions, bootstrap: str, kind: str, transactions: bool, 
         "orders": workload.orders,
         "runs": opts.runs,
         "throughput_runs_eps": [round(r.eps) for r in alos],
-        "baseline_runs_eps": [round(x) for x in baseline],
+        "baseline_runs_eps": [round(eps) for eps, _ in baseline],
+        "throughput_cpu_eps": round(cpu_eps),
+        "baseline_cpu_eps": round(baseline_cpu_eps),
+        "cpu_ratio": round(cpu_eps / baseline_cpu_eps, 3) if baseline_cpu_eps else None,
+        "worker_cpu_us_per_event": round(1e6 / cpu_eps) if cpu_eps else None,
         "latency_rate": opts.rate,
         "latency_saturation_ms": saturation.as_dict() if saturation else None,
         "saturation_rate": round(saturation.offered_rate) if saturation else None,
@@ -207,6 +234,10 @@ def render_table(r: dict[str, Any]) -> str:
         ("baseline (bare aiokafka)", num(r["baseline_eps"] or None, " events/s")),
         ("pipeline at_least_once", num(r["throughput_eps"], " events/s")),
         ("  ratio to baseline", num(r["ratio"])),
+        ("per CPU-second: baseline", num(r["baseline_cpu_eps"] or None, " events")),
+        ("per CPU-second: pipeline", num(r["throughput_cpu_eps"] or None,
+                                         f" events ({r['worker_cpu_us_per_event']} µs of worker CPU per event)")),
+        ("  ratio to baseline", num(r["cpu_ratio"])),
         ("pipeline exactly_once", num(r["exactly_once_eps"], " events/s")),
         ("  ratio to baseline", num(r["exactly_once_ratio"])),
         ("2 workers at_least_once", num(r["workers_2_eps"], " events/s")),
