@@ -29,6 +29,8 @@ from app.bench.workers import WorkerGroup
 from app.bench.workload import Workload
 from app.topic_names import TopicNames
 
+IDLE_SAMPLE_S = 3.0
+
 
 @dataclass(frozen=True)
 class PipelineRun:
@@ -41,6 +43,8 @@ class PipelineRun:
     ship_commands: int
     distinct_ship_commands: int
     cpu_seconds: float  # the workers' CPU time while they drained the workload
+    idle_cpu_share: float  # CPU-seconds per second the workers use with nothing to do
+    drain_seconds: float  # wall time from ready to drained (start-up excluded)
 
     @property
     def eps(self) -> float:
@@ -50,6 +54,13 @@ class PipelineRun:
     def cpu_eps(self) -> float:
         """Events per CPU-second: what one core would move, however busy the machine was."""
         return self.events / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
+
+    @property
+    def busy_cpu_us_per_event(self) -> float:
+        """Worker CPU per event without the idle polling it would have spent anyway in that time
+        (an estimate: on a starved machine idle polling stretches with the wall time)."""
+        busy = max(0.0, self.cpu_seconds - self.idle_cpu_share * self.drain_seconds)
+        return busy / self.events * 1e6 if self.events else 0.0
 
 
 def topic_of(names: TopicNames, kind: str) -> str:
@@ -71,7 +82,7 @@ async def _drain(group: WorkerGroup, names: TopicNames, workload: Workload, labe
     await warehouse.start()
     try:
         await asyncio.to_thread(group.start)
-        cpu_at_start = group.cpu_seconds()
+        cpu_at_start, started = group.cpu_seconds(), time.monotonic()
         external = (names.channel_orders, names.payments, names.wms_events)
         topics = (*external, names.order_inputs)
         bar = tqdm(total=workload.events, desc=label, unit="ev", file=sys.stderr, mininterval=1.0,
@@ -94,7 +105,12 @@ async def _drain(group: WorkerGroup, names: TopicNames, workload: Workload, labe
                 await asyncio.sleep(0.5)
         bar.close()
         group.peak_rss = group.peak_rss_bytes()
-        group.cpu_used = group.cpu_seconds() - cpu_at_start
+        cpu_at_end, ended = group.cpu_seconds(), time.monotonic()
+        group.cpu_used = cpu_at_end - cpu_at_start
+        # an idle worker still polls the broker (fetch wait, timers): measure that rate to set it apart
+        await asyncio.sleep(IDLE_SAMPLE_S)
+        group.idle_cpu_share = (group.cpu_seconds() - cpu_at_end) / (time.monotonic() - ended)
+        group.busy_s = ended - started
     finally:
         await warehouse.stop()
     return warehouse
@@ -121,4 +137,5 @@ def run_pipeline(bootstrap: str, workload: Workload, *, guarantee: str, workers:
     return PipelineRun(guarantee=guarantee, workers=workers, events=workload.events, seconds=seconds,
                        peak_rss_bytes=group.peak_rss, state_bytes=group.state_bytes(),
                        ship_commands=warehouse.ship_commands, distinct_ship_commands=len(warehouse.command_ids),
-                       cpu_seconds=group.cpu_used)
+                       cpu_seconds=group.cpu_used, idle_cpu_share=group.idle_cpu_share,
+                       drain_seconds=group.busy_s)

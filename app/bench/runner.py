@@ -87,7 +87,8 @@ def _pipelines(bootstrap: str, workload: Workload, opts: BenchOptions, workdir: 
         if profile is not None and profile.exists():
             _say(render_profile(profile))
         _say(f"  {label}: {run.eps:,.0f} events/s ({run.events:,} in {run.seconds:.1f} s), "
-             f"{run.cpu_eps:,.0f} events per CPU-second, "
+             f"{run.cpu_eps:,.0f} events per CPU-second ({run.busy_cpu_us_per_event:,.0f} µs/event without "
+             f"idle polling of {run.idle_cpu_share:.0%} of a core), "
              f"peak RSS {run.peak_rss_bytes / MB:.0f} MB, SHIP commands {run.ship_commands:,} "
              f"({run.distinct_ship_commands:,} distinct)")
         results.append(run)
@@ -204,6 +205,8 @@ def _measure(opts: BenchOptions, bootstrap: str, kind: str, transactions: bool, 
         "baseline_cpu_eps": round(baseline_cpu_eps),
         "cpu_ratio": round(cpu_eps / baseline_cpu_eps, 3) if baseline_cpu_eps else None,
         "worker_cpu_us_per_event": round(1e6 / cpu_eps) if cpu_eps else None,
+        "worker_busy_cpu_us_per_event": round(_median([r.busy_cpu_us_per_event for r in alos])),
+        "worker_idle_cpu_pct": round(100 * _median([r.idle_cpu_share for r in alos]), 1),
         "latency_rate": opts.rate,
         "latency_saturation_ms": saturation.as_dict() if saturation else None,
         "saturation_rate": round(saturation.offered_rate) if saturation else None,
@@ -238,6 +241,8 @@ def render_table(r: dict[str, Any]) -> str:
         ("per CPU-second: pipeline", num(r["throughput_cpu_eps"] or None,
                                          f" events ({r['worker_cpu_us_per_event']} µs of worker CPU per event)")),
         ("  ratio to baseline", num(r["cpu_ratio"])),
+        ("worker CPU without idle polling", f"{r['worker_busy_cpu_us_per_event']:,} µs per event "
+                                            f"(idle worker: {r['worker_idle_cpu_pct']}% of a core)"),
         ("pipeline exactly_once", num(r["exactly_once_eps"], " events/s")),
         ("  ratio to baseline", num(r["exactly_once_ratio"])),
         ("2 workers at_least_once", num(r["workers_2_eps"], " events/s")),

@@ -49,7 +49,10 @@ class WorkerGroup:
         self.log_path = workdir / f"{prefix}.log"
         self.procs: list[subprocess.Popen[bytes]] = []
         self.peak_rss = 0  # sampled by the caller while the workers still run
-        self.cpu_used = 0.0  # the workers' CPU seconds over the measured phase, set by the caller
+        # set by the caller: CPU seconds over the measured phase, idle CPU share, phase wall time
+        self.cpu_used = 0.0
+        self.idle_cpu_share = 0.0
+        self.busy_s = 0.0
         self.profile = profile
         self._profiler: Profiler | None = None
 
