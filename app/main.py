@@ -9,7 +9,14 @@ from __future__ import annotations
 import faust
 
 from app.admin import ssl_context
-from app.faust_tuning import CommitGate, fix_gap_accounting, install_commit_gate, set_consumer_fetch_wait
+from app.faust_tuning import (
+    CommitGate,
+    DeliveryGuard,
+    fix_gap_accounting,
+    install_commit_gate,
+    install_delivery_guard,
+    set_consumer_fetch_wait,
+)
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -62,4 +69,6 @@ topic_names = TopicNames(settings.topic_prefix)
 app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
+delivery_guard = DeliveryGuard()
+install_delivery_guard(delivery_guard)
 fix_gap_accounting()
