@@ -38,10 +38,15 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     restart the agent and skip the offset (faust-streaming#315): after a restart the
     event is processed again from the last commit, so nothing is lost.
     """
+    gated = app.in_transaction  # only exactly_once commits need to wait for events in flight
     async for event in stream.events():
         try:
-            async with commit_gate.processing(event):
+            if gated:
+                async with commit_gate.processing(event):
+                    await handle(event)
+            else:
                 await handle(event)
+                event.ack()
         except Exception as exc:
             log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
                          offset=event.message.offset, error=repr(exc), exc_info=True)
