@@ -28,7 +28,8 @@ class LatencyRun:
     offered_rate: float  # orders per second
     achieved_rate: float  # orders per second actually sent
     orders: int
-    commanded: int
+    paid: int  # orders that must get a SHIP command
+    commanded: int  # of those, commanded before the phase's timeout (percentiles are over these)
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -82,7 +83,7 @@ async def _offer(group: WorkerGroup, names: TopicNames, rate: float, seconds: fl
     latencies = [(warehouse.command_at[o] - decided[o]) * 1000 for o in paid
                  if o in warehouse.command_at and o in decided]
     return LatencyRun(offered_rate=rate, achieved_rate=len(stories) / sent_in if sent_in else 0.0,
-                      orders=len(stories), commanded=len(latencies), p50_ms=percentile(latencies, 50),
+                      orders=len(stories), paid=len(paid), commanded=len(latencies), p50_ms=percentile(latencies, 50),
                       p95_ms=percentile(latencies, 95), p99_ms=percentile(latencies, 99))
 
 

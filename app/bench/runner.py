@@ -100,7 +100,7 @@ def _latency(bootstrap: str, opts: BenchOptions, workdir: Path, *, rate: float, 
                       partitions=opts.partitions, workdir=workdir, timeout_s=opts.timeout_s)
     _say(f"  latency {guarantee} @ {rate:,.0f} orders/s (sent at {run.achieved_rate:,.0f}/s): "
          f"p50 {run.p50_ms:.1f} ms, p95 {run.p95_ms:.1f} ms, p99 {run.p99_ms:.1f} ms "
-         f"({run.commanded:,} orders)")
+         f"({run.commanded:,} of {run.paid:,} paid orders commanded within the timeout)")
     return run
 
 
@@ -210,6 +210,7 @@ def _measure(opts: BenchOptions, bootstrap: str, kind: str, transactions: bool, 
         "latency_rate": opts.rate,
         "latency_saturation_ms": saturation.as_dict() if saturation else None,
         "saturation_rate": round(saturation.offered_rate) if saturation else None,
+        "latency_commanded": f"{latency.commanded}/{latency.paid}" if latency else None,
         "rocksdb_mb_per_100k_orders": round(state_per_100k / MB, 1),
         "workers_2_eps": round(scaling[0].eps) if scaling else None,
         "scaling_2_vs_1": round(scaling[0].eps / throughput, 2) if scaling and throughput else None,
