@@ -23,7 +23,8 @@ from app.logs import get_logger
 from app.main import app, commit_gate, delivery_guard
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
-log = get_logger("orderhub.agents")
+# bound once (the worker configures logging before the agents are imported): calls skip the lazy proxy
+log = get_logger("orderhub.agents").bind()
 
 
 def utcnow() -> datetime:
