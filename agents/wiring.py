@@ -20,10 +20,11 @@ from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
-from app.main import app, commit_gate
+from app.main import app, commit_gate, delivery_guard
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
-log = get_logger("orderhub.agents")
+# bound once (the worker configures logging before the agents are imported): calls skip the lazy proxy
+log = get_logger("orderhub.agents").bind()
 
 
 def utcnow() -> datetime:
@@ -38,11 +39,16 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     restart the agent and skip the offset (faust-streaming#315): after a restart the
     event is processed again from the last commit, so nothing is lost.
     """
+    gated = app.in_transaction  # only exactly_once commits need to wait for events in flight
     async for event in stream.events():
         metrics.events_in.labels(event.message.topic, metrics.channel_of_key(event.message.key)).inc()
         try:
-            async with commit_gate.processing(event):
+            if gated:
+                async with commit_gate.processing(event):
+                    await handle(event)
+            else:
                 await handle(event)
+                event.ack()
         except Exception as exc:
             log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
                          offset=event.message.offset, error=repr(exc), exc_info=True)
@@ -51,7 +57,14 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
 
 
 async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:
-    """Send one output of the event `source` (a Faust event) within its transaction, if any."""
+    """Send one output of the event `source` (a Faust event) within its transaction, if any.
+
+    At least once, the output goes straight to the producer rather than through
+    `Topic.send` (its channel, callbacks and sensors cost more than the send): the
+    consumer flushes the producer before it commits offsets, so an event's outputs are
+    written before its offset is committed, and a failed delivery stops the worker
+    (`DeliveryGuard`) instead of being committed past.
+    """
     headers = [(metrics.ORIGIN_HEADER, str(origin_ms(source)).encode())]
     if app.in_transaction:
         message = source.message
@@ -60,7 +73,7 @@ async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None
         await app.consumer.transactions.producer.send(
             topic.get_topic_name(), key, value, None, None, headers, transactional_id=transactional_id)
     else:
-        await topic.send(key=key, value=value, headers=headers)
+        delivery_guard.watch(await app.producer.send(topic.get_topic_name(), key, value, None, None, headers))
     metrics.events_out.labels(topic.get_topic_name(), metrics.channel_of_key(key)).inc()
 
 

@@ -49,6 +49,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                 timeout_s=args.timeout, partitions=args.partitions, rate=args.rate))
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.bench import BenchError, BenchOptions, run_bench
+
+    for flag in ("events", "runs", "partitions"):
+        if getattr(args, flag) < 1:
+            raise UsageError(f"orderhub bench: --{flag} must be at least 1")
+    if args.rate <= 0 or args.latency_seconds <= 0 or args.timeout <= 0:
+        raise UsageError("orderhub bench: --rate, --latency-seconds and --timeout must be positive")
+    options = BenchOptions(
+        broker=args.broker, events=args.events, runs=args.runs, rate=args.rate,
+        latency_seconds=args.latency_seconds, partitions=args.partitions, seed=args.seed,
+        timeout_s=args.timeout, skip_baseline=args.skip_baseline, skip_latency=args.skip_latency,
+        skip_scaling=args.skip_scaling, skip_exactly_once=args.skip_exactly_once,
+        profile=Path(args.profile).resolve() if args.profile else None)
+    try:
+        return run_bench(options)
+    except BenchError as exc:  # a phase failed: say where, without a traceback
+        print(f"orderhub bench: {exc}", file=sys.stderr)
+        return 1
+
+
 def _cmd_channels(args: argparse.Namespace) -> int:
     from app.normalize import list_channels
 
@@ -224,6 +247,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=100.0, help="orders sent per second (default 100)")
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("bench", help="measure throughput, latency, memory and state size",
+                       description="Start a broker (or use --broker), preload generated events and measure, "
+                                   "in the same run: a bare aiokafka baseline, the pipeline with "
+                                   "at_least_once (and exactly_once on a broker with transactions), "
+                                   "1 vs 2 workers, payment → command latency at a fixed load and at "
+                                   "saturation, peak worker RSS and RocksDB size. Prints a table; the "
+                                   "last line is one JSON object.")
+    p.add_argument("--broker", default="embedded",
+                   help="`embedded` (default), `kafka` (Apache Kafka, adds exactly_once) or host:port")
+    p.add_argument("--events", type=int, default=100_000, help="input events per run (default 100000)")
+    p.add_argument("--runs", type=int, default=3, help="runs per throughput figure; the median is reported (default 3)")
+    p.add_argument("--rate", type=float, default=1000.0, help="offered load for latency, orders/s (default 1000)")
+    p.add_argument("--latency-seconds", type=float, default=10.0, help="length of each latency phase (default 10)")
+    p.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
+    p.add_argument("--seed", type=int, default=7, help="random seed of the generated orders (default 7)")
+    p.add_argument("--timeout", type=float, default=300.0, help="give up a phase after this many seconds")
+    p.add_argument("--skip-baseline", action="store_true", help="do not run the bare baseline")
+    p.add_argument("--skip-latency", action="store_true", help="do not measure latency")
+    p.add_argument("--skip-scaling", action="store_true", help="do not run 2 workers")
+    p.add_argument("--skip-exactly-once", action="store_true", help="do not run exactly_once (Kafka only)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="record the first at_least_once worker with py-spy into FILE (raw stacks) and "
+                        "print its top costs (needs `pip install -e .[bench]`)")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("channels", help="list the channels orderhub can ingest, with mode and source",
                        description="List the loaded channels: the built-in mapping files and those of "
