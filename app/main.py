@@ -11,11 +11,13 @@ import faust
 from app.admin import ssl_context
 from app.faust_tuning import (
     CommitGate,
+    fetch_only_active_partitions,
     fix_gap_accounting,
     install_commit_gate,
     seek_before_resume,
     set_consumer_fetch_wait,
 )
+from app.offset_trace import install as install_offset_trace
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -65,8 +67,10 @@ def create_app(settings: Settings) -> faust.App:
 
 settings = Settings.from_env()
 topic_names = TopicNames(settings.topic_prefix)
+install_offset_trace(bool(settings.trace_offsets))
 app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
 fix_gap_accounting()
 seek_before_resume()
+fetch_only_active_partitions()
