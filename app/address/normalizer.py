@@ -108,6 +108,13 @@ class OfflineGeocoder:
                     groups[i] = merged
                     break
             else:
+                if (len(groups) == 1 and len(groups[0]) == 1 and self._all_leaves(groups[0])
+                        and len(scan.hypotheses) > 1):
+                    # the fields before already name one county, and this one is a generic
+                    # name found in several places (JD's 上海/徐汇区/城区): a sub-area, not a
+                    # contradiction; a field naming one other division still conflicts
+                    ignored += 1
+                    continue
                 groups.append(scan.hypotheses)
         if len(groups) > 1:
             return _Reading(None, conflict=tuple(code for group in groups for code in group))
