@@ -223,6 +223,8 @@ class Order:
     fulfillment: Fulfillment = field(default_factory=Fulfillment)
     #: payment ids already applied: a payment delivered twice changes nothing
     payment_ids: tuple[str, ...] = ()
+    #: line ids per parcel when an operator split the order; empty = one parcel
+    parcels: tuple[tuple[str, ...], ...] = ()
 
     @property
     def versioned_id(self) -> str:
@@ -259,6 +261,7 @@ class Order:
             holds=tuple(Hold.from_dict(x) for x in d.get("holds") or ()),
             fulfillment=Fulfillment.from_dict(d.get("fulfillment") or {}),
             payment_ids=tuple(d.get("payment_ids") or ()),
+            parcels=tuple(tuple(p) for p in d.get("parcels") or ()),
         )
 
 
@@ -328,6 +331,8 @@ class FulfillmentCommand:
     requested_at: datetime
     #: the command this one cancels (CANCEL_SHIPMENT only)
     cancels: str = ""
+    #: line ids per parcel when the order was split; empty = all lines in one parcel
+    parcels: tuple[tuple[str, ...], ...] = ()
     trace: dict[str, str] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 

@@ -226,7 +226,7 @@ def route(change: _Change) -> None:
             command_id=command_id, type=CommandType.SHIP, oli=order.oli, version=order.version,
             warehouse=fulfillment.warehouse, carrier=fulfillment.carrier,
             receiver=order.receiver, lines=order.lines, requested_at=change.now,
-            trace=dict(change.cause),
+            trace=dict(change.cause), parcels=order.parcels,
         ))
         change.accept(replace(order, fulfillment=fulfillment), "FulfillmentRequested")
     elif _needs_intercept(order):
