@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agents.ops import OPS_TOPIC, apply_ops_command, audit_automatic_holds
 from agents.wiring import consume, dead_letter, log, publish, utcnow
 from app import codec
 from app.domain import transitions
@@ -21,7 +22,7 @@ from tables.orders import orders_table, pending_payments_table
 
 routing = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
                                       carrier=settings.default_carrier)
-order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(),
+order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(), OPS_TOPIC,
                                 key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 WMS_TOPIC = wms_events_topic.get_topic_name()
@@ -49,6 +50,9 @@ def _decide(topic: str, value: bytes | None) -> tuple[str, transitions.Decision]
 
 async def process(event: Any) -> None:
     topic = event.message.topic
+    if topic == OPS_TOPIC:
+        await apply_ops_command(event)
+        return
     stage = "wms" if topic == WMS_TOPIC else "route"
     try:
         oli, decision = _decide(topic, event.value)
@@ -59,6 +63,7 @@ async def process(event: Any) -> None:
         log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
         return
     await publish(decision, event)
+    await audit_automatic_holds(decision, event)
     key = oli.encode()
     if decision.order is not None:
         orders_table[key] = codec.encode(decision.order)

@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         canonical_url=f"http://{settings.web_host}:{settings.web_port}",
-        autodiscover=["agents", "tables"],
+        autodiscover=["agents", "tables", "app.web"],
         origin="app.main",
         version=1,
     )

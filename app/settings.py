@@ -56,6 +56,12 @@ class Settings:
         "doc": "address geocoder: `offline` (shipped division table, no network) or `amap` (AMap's REST API)"})
     amap_key: str = field(default="", repr=False, metadata={
         "doc": "AMap web-service key, needed when ORDERHUB_GEOCODER=amap (never logged)", "secret": True})
+    tokens_file: str = field(default="", metadata={
+        "doc": "YAML/JSON file of API tokens (SHA-256 hashes only) and roles; empty = every API call is refused (401)"})
+    approval_policy_file: str = field(default="", metadata={
+        "doc": "YAML/JSON approval policy (which changes need one or two approvers); empty = the built-in default"})
+    stuck_after_s: int = field(default=900, metadata={
+        "doc": "a paid order not acknowledged by the warehouse after this long is listed as stuck"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -89,6 +95,8 @@ class Settings:
             raise SettingsError(f"ORDERHUB_GEOCODER must be one of {', '.join(GEOCODERS)}, not {self.geocoder!r}")
         if self.geocoder == "amap" and not self.amap_key:
             raise SettingsError("ORDERHUB_GEOCODER=amap needs ORDERHUB_AMAP_KEY")
+        if self.stuck_after_s < 1:
+            raise SettingsError("ORDERHUB_STUCK_AFTER_S must be at least 1")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

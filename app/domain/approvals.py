@@ -36,9 +36,15 @@ class ApprovalState(enum.StrEnum):
 
 
 class ApprovalError(ValidationError):
-    """An approve/reject that is not allowed: own request, twice by one person, not pending."""
+    """An approve/reject of an approval that is not pending (decided already, or unknown)."""
 
     code = "approval_refused"
+
+
+class ApprovalForbiddenError(ApprovalError):
+    """The person may not decide: it is their own request, or they approved it already."""
+
+    code = "approval_forbidden"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +156,9 @@ def check_decider(approval: Approval | None, actor: str, approval_id: str) -> Ap
     if approval.state is not ApprovalState.PENDING:
         raise ApprovalError(f"approval {approval_id!r} is already {approval.state.value}")
     if actor == approval.requested_by:
-        raise ApprovalError("approvers must differ from the requester")
+        raise ApprovalForbiddenError("approvers must differ from the requester")
     if actor in approval.approvers:
-        raise ApprovalError(f"{actor} already approved this change: a second approver must be someone else")
+        raise ApprovalForbiddenError(f"{actor} already approved this change: a second approver must be someone else")
     return approval
 
 

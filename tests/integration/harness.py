@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -43,14 +44,20 @@ class Pipeline:
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
         return env
 
-    def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str = "w1", *, web: bool = False,
+                     extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         data_dir = self.tmp / name
         data_dir.mkdir(exist_ok=True)
         (data_dir / "ready").unlink(missing_ok=True)
-        env = self.env(data_dir)
+        env = self.env(data_dir) | (extra_env or {})
         # each worker its own URL: Faust's assignor tells group members apart by it
         env["ORDERHUB_WEB_PORT"] = str(self.web_ports.setdefault(name, free_port()))
-        proc = start_worker(env, self.log_path)
+        if web:
+            proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env,
+                                    stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        else:
+            proc = start_worker(env, self.log_path)
         wait_ready(proc, data_dir, self.log_path, timeout=120)
         self.workers.append(proc)
         return proc

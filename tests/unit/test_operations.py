@@ -132,12 +132,12 @@ def test_two_level_approval_holds_then_applies_with_cancel_and_new_ship() -> Non
                              POLICY, NOW, ROUTING)
 
     own = decide(held, asked.approvals, "olga")
-    assert own.outcome == "approval_refused" and own.decision.order is None and own.approvals is None
+    assert own.outcome == "approval_forbidden" and own.decision.order is None and own.approvals is None
     assert own.audit[0].action == "command_refused" and "requester" in own.audit[0].reason
     first = decide(held, asked.approvals, "amy")
     assert first.outcome == "approval_step" and first.decision.order is None
     twice = decide(held, first.approvals, "amy")
-    assert twice.outcome == "approval_refused" and twice.approvals is None
+    assert twice.outcome == "approval_forbidden" and twice.approvals is None
     second = decide(held, first.approvals, "bob")
     assert second.outcome == "approved"
     final = second.decision.order

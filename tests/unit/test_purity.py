@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE_PACKAGES = ("app/domain", "app/channels", "app/address")
+PURE_PACKAGES = ("app/domain", "app/channels", "app/address", "app/console")
 FORBIDDEN = ("faust", "aiokafka", "aiohttp", "structlog", "rocksdict", "agents", "tables")
 #: what "never read the clock, never log" means for the channel adapters
 IMPURE_FOR_ADAPTERS = ("logging", "time", "random", "socket", "os", "subprocess")
