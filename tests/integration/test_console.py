@@ -175,3 +175,36 @@ async def test_hold_release_apply_at_once_and_stuck_lists_the_held_order(hub: Hu
     assert [(e["command"], e["actor"]) for e in audit["entries"]] == [("hold", "olga"), ("release", "ada")]
     stuck = await hub.wait_for("/api/stuck", lambda b: len(b["orders"]) > 0)
     assert all(o["reason"] for o in stuck["orders"])
+
+
+async def test_real_messages_match_the_topic_contract(hub: Hub) -> None:  # noqa: F811
+    """Everything this module's run wrote to the output topics validates against docs/schemas."""
+    import jsonschema
+    import orjson
+
+    from app.contract import SCHEMA_DIR
+
+    p = hub.pipeline
+    oli = hub.paid[6]
+    order = await _order(hub, oli)
+    await p.produce([
+        (p.names.wms_events, oli.encode(), orjson.dumps({
+            "command_id": order["order"]["fulfillment"]["command_id"], "oli": oli, "event": "REJECTED",
+            "at": "2026-11-11T10:00:00+08:00", "reason": "no stock"})),
+        (p.names.channel_orders, b"poison", b"{not json"),
+    ])
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    by_topic = {p.names.order_events: "order-event", p.names.fulfillment_commands: "fulfillment-command",
+                p.names.audit: "audit-entry", p.names.alerts: "alert", p.names.ops_commands: "ops-command",
+                p.names.dlq(p.names.channel_orders): "dlq-entry"}
+    counts = {}
+    for topic, schema_name in by_topic.items():
+        schema = orjson.loads((SCHEMA_DIR / f"{schema_name}.schema.json").read_bytes())
+        wanted = {"alert": lambda r: any(a["oli"] == oli for a in r), "dlq-entry": lambda r: bool(r),
+                  "audit-entry": lambda r: any(a["action"] == "automatic_hold" for a in r)}
+        messages = await p.collect(topic, until=wanted.get(schema_name, bool), timeout=30, settle=0.5)
+        for message in messages:
+            jsonschema.validate(message, schema, format_checker=checker)
+        counts[schema_name] = len(messages)
+    assert counts["order-event"] > 100 and counts["fulfillment-command"] >= len(hub.paid) and counts["alert"] >= 1
+    assert counts["audit-entry"] >= 8 and counts["ops-command"] >= 6 and counts["dlq-entry"] == 1
