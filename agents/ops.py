@@ -11,15 +11,18 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
+import orjson
+
 from agents.wiring import dead_letter, log, publish, send, utcnow
 from app import codec
+from app.console import bulk
 from app.console_config import load_policy
 from app.domain import operations, transitions
 from app.domain.approvals import ApprovalPolicy
 from app.domain.audit import AuditEntry
 from app.main import app, settings
 from app.topics import audit_topic, ops_commands_topic
-from tables.console import approvals_table
+from tables.console import approvals_table, bulk_progress_table
 from tables.orders import orders_table
 
 OPS_TOPIC = ops_commands_topic.get_topic_name()
@@ -62,6 +65,13 @@ async def apply_ops_command(event: Any) -> None:
         orders_table[key] = codec.encode(out.decision.order)
     if out.approvals is not None:
         approvals_table[key] = codec.encode(out.approvals)
+    if command.job_id:
+        # a key per partition: each partition counts the commands it applied (see app/console/bulk.py)
+        progress_key = f"{command.job_id}/{event.message.partition}".encode()
+        raw = bulk_progress_table.get(progress_key)
+        bulk_progress_table[progress_key] = orjson.dumps(bulk.count(
+            orjson.loads(raw) if raw else None, job_size=command.job_size, command=command.action,
+            actor=command.actor, outcome=out.outcome))
     log.info("order.operated", oli=command.oli, stage="ops", action=command.action, actor=command.actor,
              outcome=out.outcome, request_id=command.request_id,
              version=out.decision.order.version if out.decision.order else None)

@@ -13,3 +13,5 @@ approvals_table = _raw_table(
     "approvals", "Approvals of an order per OLI: pending ones and the last decided ones.")
 history_table = _raw_table(
     "order-history", "Per OLI, the last 200 order events and audit entries in arrival order.")
+bulk_progress_table = _raw_table(
+    "bulk-progress", "Per `<job_id>/<partition>`, the outcomes of a bulk job's commands on that partition.")

@@ -14,7 +14,7 @@ from app.domain.errors import ValidationError
 from app.domain.model import FulfillmentState, Order, OrderStatus
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
+MAX_LIMIT = 10_000
 #: orders one worker looks at for one search, at most
 MAX_SCAN = 200_000
 #: entries kept per order in the history table (oldest dropped first)

@@ -50,8 +50,9 @@ class OpsCommand:
     reason: str = ""
     #: the approval an `approve` / `reject` answers
     approval_id: str = ""
-    #: the bulk job this command belongs to, if any
+    #: the bulk job this command belongs to, if any, and the job's number of orders
     job_id: str = ""
+    job_size: int = 0
     schema_version: int = SCHEMA_VERSION
 
 
@@ -172,4 +173,4 @@ def command_from_dict(d: dict[str, Any]) -> OpsCommand:
     return OpsCommand(request_id=d["request_id"], oli=d["oli"], action=d["action"], actor=d["actor"],
                       role=d["role"], at=at, params=d.get("params") or {}, if_version=d.get("if_version"),
                       reason=d.get("reason", ""), approval_id=d.get("approval_id", ""),
-                      job_id=d.get("job_id", ""))
+                      job_id=d.get("job_id", ""), job_size=d.get("job_size", 0))

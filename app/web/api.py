@@ -25,6 +25,14 @@ GATHER_TIMEOUT_S = 5.0
 LOCAL = "local"  # query parameter of a request one worker makes to another during a gather
 
 
+class LocalAnswer(Exception):  # noqa: N818 — a control-flow signal, not an error
+    """A worker asked by another during a gather answers with its local part only."""
+
+    def __init__(self, data: Any) -> None:
+        super().__init__("local answer")
+        self.data = data
+
+
 class ApiError(Exception):
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -75,6 +83,8 @@ def api(permission: Permission) -> Callable[[Handler], Handler]:
             try:
                 principal = authorize(request, permission)
                 return await handler(self, request, principal, **kwargs)
+            except LocalAnswer as answer:
+                return json_response(self, shown(principal, answer.data))
             except ApiError as exc:
                 return error_response(self, exc.status, str(exc), **exc.extra)
             except OrderhubError as exc:
@@ -153,16 +163,18 @@ def workers() -> list[str]:
     return sorted(urls)
 
 
-async def gather(request: Any, local: Callable[[], Awaitable[dict[str, Any]]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """Every worker's local answer to this request (each asked with ?local=1), and the failures."""
+async def gather(request: Any, local: Callable[[], Awaitable[dict[str, Any]]], *, path: str | None = None,
+                 query: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every worker's local answer to this request, or to GET `path`?`query` (each asked with
+    ?local=1), and the workers that did not answer."""
     if request.query.get(LOCAL) == "1":
-        return [await local()], []
+        raise LocalAnswer(await local())
 
     async def ask(url: str) -> dict[str, Any]:
         if is_self(url):
             return await local()
-        target = URL(url).with_path(request.rel_url.raw_path, encoded=True).with_query(
-            {**request.query, LOCAL: "1"})
+        target = URL(url).with_path(path or request.rel_url.raw_path, encoded=True).with_query(
+            {**(request.query if query is None else query), LOCAL: "1"})
         status, body = await get_json(target, request)
         if status != 200:
             raise ApiError(status, f"{url} answered {status}")

@@ -23,7 +23,7 @@ from app.console.queries import MAX_SCAN, stuck_reason
 from app.console.roles import Permission, Principal
 from app.domain import approvals as ap
 from app.main import app, settings, topic_names
-from app.web.api import LOCAL, api, gather, json_response
+from app.web.api import api, gather, json_response
 from tables.console import approvals_table
 from tables.orders import orders_table
 
@@ -83,8 +83,6 @@ class StatsView(View):
             return _local()
 
         answers, failed = await gather(request, local)
-        if request.query.get(LOCAL) == "1":
-            return json_response(self, answers[0])
         lag: dict[str, int] = {}
         for a in answers:
             for topic, n in a["lag"].items():

@@ -208,3 +208,51 @@ async def test_real_messages_match_the_topic_contract(hub: Hub) -> None:  # noqa
         counts[schema_name] = len(messages)
     assert counts["order-event"] > 100 and counts["fulfillment-command"] >= len(hub.paid) and counts["alert"] >= 1
     assert counts["audit-entry"] >= 8 and counts["ops-command"] >= 6 and counts["dlq-entry"] == 1
+
+
+async def test_bulk_hold_of_1000_orders_reports_progress_and_audits_each(hub: Hub) -> None:  # noqa: F811
+    from app.demo_data import generate
+
+    p = hub.pipeline
+    stories = generate(1000, seed=23, shops=2)
+    topic = {"channel_order": p.names.channel_orders, "payment": p.names.payments}
+    await p.produce([(topic[s.kind], s.key, s.value) for st in stories for s in st.sends])
+    olis = [s.oli for s in stories]
+    await p.collect(p.names.order_events, until=lambda recs: {r["oli"] for r in recs} >= set(olis),
+                    timeout=240, settle=0.5)
+
+    status, body = await hub.call("POST", "/api/bulk", "vic", body={"command": "hold", "olis": olis})
+    assert status == 403
+    status, body = await hub.call("POST", "/api/bulk", "olga", body={"command": "hold", "olis": olis})
+    assert status == 400 and "reason" in body["error"]
+    status, body = await hub.call("POST", "/api/bulk", "olga", body={"command": "hold", "reason": "x"})
+    assert status == 400 and "olis" in body["error"]
+    status, body = await hub.call("POST", "/api/bulk", "olga", worker=1,
+                                  body={"command": "hold", "reason": "typhoon at the hub", "olis": olis})
+    assert status == 202 and body["total"] == 1000, body
+    job = body["job_id"]
+    seen: list[int] = []
+
+    def finished(b: dict) -> bool:
+        seen.append(b["processed"])
+        return b["state"] == "done"
+
+    done = await hub.wait_for(f"/api/bulk/{job}", finished, timeout=120)
+    assert done["processed"] == 1000 and done["applied"] + done["refused"] == 1000, done
+    unpaid_or_cancelled = sum(s.fate == "cancelled" for s in stories)
+    assert done["refused"] == unpaid_or_cancelled and done["approval_pending"] == 0
+    assert seen == sorted(seen)  # progress only moves forward
+    audit = await p.collect(p.names.audit, until=lambda recs: sum(r.get("job_id") == job for r in recs) >= 1000,
+                            timeout=60)
+    mine = [a for a in audit if a.get("job_id") == job]
+    assert len(mine) == 1000 and len({a["oli"] for a in mine}) == 1000
+    assert {a["action"] for a in mine} == {"command_applied", "command_refused"}
+    held = await hub.wait_for("/api/orders?hold=operator_hold&limit=10000",
+                              lambda b: len(b["orders"]) >= done["applied"])
+    assert {o["oli"] for o in held["orders"]} >= {a["oli"] for a in mine if a["action"] == "command_applied"}
+
+    status, body = await hub.call("POST", "/api/bulk", "ada", body={
+        "command": "release", "filter": {"hold": "operator_hold"}})
+    assert status == 202 and body["total"] >= done["applied"]
+    await hub.wait_for(f"/api/bulk/{body['job_id']}", lambda b: b["state"] == "done", timeout=120)
+    await hub.wait_for("/api/orders?hold=operator_hold&limit=10000", lambda b: not b["orders"])
