@@ -45,6 +45,13 @@ class StaticView(View):
         return self.bytes(found[0], content_type=found[1], headers={"Cache-Control": "max-age=300"})
 
 
+@app.page("/api/openapi.yaml")
+class OpenApiView(View):
+    async def get(self, request: Any) -> Any:
+        body = (resources.files("app.web") / "openapi.yaml").read_bytes()
+        return self.bytes(body, content_type="application/yaml")
+
+
 @app.page("/api/me")
 class MeView(View):
     @api(Permission.READ)

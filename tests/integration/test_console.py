@@ -256,3 +256,41 @@ async def test_bulk_hold_of_1000_orders_reports_progress_and_audits_each(hub: Hu
     assert status == 202 and body["total"] >= done["applied"]
     await hub.wait_for(f"/api/bulk/{body['job_id']}", lambda b: b["state"] == "done", timeout=120)
     await hub.wait_for("/api/orders?hold=operator_hold&limit=10000", lambda b: not b["orders"])
+
+
+def test_fuzzing_the_openapi_description_finds_no_server_error(hub: Hub) -> None:  # noqa: F811
+    """schemathesis: valid and invalid requests for every operation, as admin and as viewer: never a 5xx.
+
+    Runs last in this module: fuzzed commands may hold or change the seeded orders."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from app.web.dashboard import STATIC
+
+    schema = schemathesis.openapi.from_path(str(STATIC.parent / "openapi.yaml"))
+    real = {"oli": hub.paid[8], "approval_id": f"{hub.paid[8]}:req-0", "job_id": "job-0"}
+    failures: list[str] = []
+    calls = 0
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        names = {p.name for p in operation.path_parameters}
+        strategies = [operation.as_strategy(mode) for mode in (schemathesis.GenerationMode.POSITIVE,
+                                                               schemathesis.GenerationMode.NEGATIVE)]
+        if names & set(real):
+            strategies.append(operation.as_strategy(path_parameters={n: real[n] for n in names if n in real}))
+
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=st.one_of(strategies), person=st.sampled_from(["ada", "vic", None]))
+        def run(case, person) -> None:  # type: ignore[no-untyped-def]
+            nonlocal calls
+            response = case.call(base_url=hub.urls[calls % 2], headers=hub.auth(person), timeout=30)
+            calls += 1
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path} {person}: {response.status_code} "
+                                f"{response.text[:200]}")
+
+        run()
+    assert calls > 300
+    assert not failures, "\n".join(failures[:10])
