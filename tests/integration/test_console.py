@@ -292,5 +292,5 @@ def test_fuzzing_the_openapi_description_finds_no_server_error(hub: Hub) -> None
                                 f"{response.text[:200]}")
 
         run()
-    assert calls > 300
     assert not failures, "\n".join(failures[:10])
+    assert calls >= 12 * 25
