@@ -26,7 +26,6 @@ from tables.console import approvals_table, bulk_progress_table
 from tables.orders import orders_table
 
 OPS_TOPIC = ops_commands_topic.get_topic_name()
-routing = transitions.RoutingDefaults(warehouse=settings.default_warehouse, carrier=settings.default_carrier)
 
 
 @cache
@@ -49,7 +48,8 @@ async def audit_automatic_holds(decision: transitions.Decision, source: Any) -> 
     await send_audit(operations.automatic_holds(decision, utcnow()), source)
 
 
-async def apply_ops_command(event: Any) -> None:
+async def apply_ops_command(event: Any, routing: transitions.Router) -> None:
+    """Apply one command; `routing` is the router `process-orders` built for this event (rules, catalog)."""
     try:
         command = codec.decode_ops_command(event.value)
         key = command.oli.encode()

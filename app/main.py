@@ -11,8 +11,10 @@ import faust
 from app.admin import ssl_context
 from app.faust_tuning import (
     CommitGate,
+    DeliveryGuard,
     fix_gap_accounting,
     install_commit_gate,
+    install_delivery_guard,
     seek_before_resume,
     set_consumer_fetch_wait,
 )
@@ -68,5 +70,7 @@ topic_names = TopicNames(settings.topic_prefix)
 app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
+delivery_guard = DeliveryGuard()
+install_delivery_guard(delivery_guard)
 fix_gap_accounting()
 seek_before_resume()

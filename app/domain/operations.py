@@ -145,7 +145,7 @@ def _refused(command: OpsCommand, order: Order | None, exc: OrderhubError) -> Op
 
 def apply_command(order: Order | None, approvals: tuple[ap.Approval, ...], command: OpsCommand,
                   policy: ap.ApprovalPolicy, now: datetime,
-                  routing: transitions.RoutingDefaults) -> OpsDecision:
+                  routing: transitions.Router) -> OpsDecision:
     try:
         if order is None:
             raise ValidationError(f"order {command.oli!r} not found")
@@ -180,7 +180,7 @@ def _wire(command: OpsCommand) -> dict[str, Any]:
 
 def _decide_approval(order: Order, approvals: tuple[ap.Approval, ...], command: OpsCommand,
                      policy: ap.ApprovalPolicy, now: datetime,
-                     routing: transitions.RoutingDefaults) -> OpsDecision:
+                     routing: transitions.Router) -> OpsDecision:
     approve = command.action == "approve"
     approval = ap.check_decider(ap.find(approvals, command.approval_id), command.actor, command.approval_id)
     decided = ap.record_step(approval, command.actor, command.reason, now, approve=approve)

@@ -13,6 +13,7 @@ import aiohttp
 import orjson
 import pytest
 
+from app.brokers import free_port
 from app.console.roles import hash_token
 from app.demo_data import generate
 from tests.integration.harness import Pipeline
@@ -77,15 +78,16 @@ def hub(broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:  # t
     env = {"ORDERHUB_TOKENS_FILE": str(tmp / "tokens.yaml"),
            "ORDERHUB_APPROVAL_POLICY_FILE": str(tmp / "policy.yaml"), "ORDERHUB_STUCK_AFTER_S": "1"}
     try:
-        pipeline.start_worker("w1", web=True, extra_env=env)
-        pipeline.start_worker("w2", web=True, extra_env=env)
+        ports = [free_port(), free_port()]
+        pipeline.start_worker("w1", web_port=ports[0], extra_env=env)
+        pipeline.start_worker("w2", web_port=ports[1], extra_env=env)
         stories = generate(40, seed=17)
         topic = {"channel_order": pipeline.names.channel_orders, "payment": pipeline.names.payments}
         asyncio.run(pipeline.produce([(topic[s.kind], s.key, s.value) for st in stories for s in st.sends]))
         paid = sorted(s.oli for s in stories if s.fate == "paid")
         asyncio.run(pipeline.collect(pipeline.names.fulfillment_commands,
                                      until=lambda recs: {r["oli"] for r in recs} >= set(paid), timeout=120))
-        urls = [f"http://127.0.0.1:{pipeline.web_ports[w]}" for w in ("w1", "w2")]
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
         yield Hub(pipeline, urls, paid, tokens)
     finally:
         pipeline.stop_all()
