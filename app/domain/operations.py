@@ -120,8 +120,12 @@ def _apply(change: transitions._Change, base: Order, command: OpsCommand, approv
             carrier=before.fulfillment.carrier, receiver=before.receiver, lines=before.lines,
             requested_at=change.now, cancels=f.command_id, trace=dict(change.cause),
             parcels=before.parcels))
+        # a new address may route elsewhere: routing decides carrier and warehouse anew
+        # (an operator's earlier set_carrier / set_warehouse is dropped with it)
+        rerouted = command.action in ("change_address", "split")
         change.accept(replace(change.order, fulfillment=replace(
-            f, state=FulfillmentState.NONE, command_id="", cancel_command_id=cancel_id)),
+            f, state=FulfillmentState.NONE, command_id="", cancel_command_id=cancel_id,
+            carrier="" if rerouted else f.carrier, warehouse="" if rerouted else f.warehouse)),
             "FulfillmentCancelRequested")
     reroute(change)
     b, a = changed_fields(_view(before, command.action), _view(change.order, command.action))

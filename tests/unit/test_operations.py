@@ -183,3 +183,27 @@ def test_cancel_of_unpaid_order_needs_no_approval() -> None:
                      fulfillment=replace(order.fulfillment, state=FulfillmentState.NONE, command_id=""))
     out = apply_command(unpaid, (), cmd("cancel", reason="buyer asked"), POLICY, NOW, ROUTING)
     assert out.decision.order is not None and out.decision.order.status is OrderStatus.CANCELLED
+
+
+class _ByProvince:
+    """A router whose carrier depends on the province: routing must run again after a move."""
+
+    def decide(self, order: Order):  # type: ignore[no-untyped-def]
+        from app.domain.transitions import RoutingOutcome
+
+        carrier = "JD" if order.receiver.address.province == "北京市" else "SF"
+        return RoutingOutcome(carrier=carrier, warehouse="WH-" + carrier)
+
+
+def test_an_approved_move_routes_again_with_the_rules() -> None:
+    order = paid_order()
+    assert order.fulfillment.carrier == "SF"
+    move = cmd("change_address", params={"receiver": {"address": {"province": "北京市", "city": "北京市"}}},
+               reason="moved")
+    asked = apply_command(order, (), move, POLICY, NOW, _ByProvince())
+    approval = (asked.approvals or ())[0]
+    done = apply_command(asked.decision.order, asked.approvals, cmd("approve", "amy", approval_id=approval.approval_id),
+                         POLICY, NOW, _ByProvince())
+    cancel, ship = done.decision.commands
+    assert (cancel.type, cancel.carrier) == (CommandType.CANCEL_SHIPMENT, "SF")
+    assert (ship.type, ship.carrier, ship.warehouse) == (CommandType.SHIP, "JD", "WH-JD")
