@@ -128,3 +128,15 @@ def test_with_the_offline_normaliser_an_ambiguous_district_is_held_and_a_fuzzy_o
     assert "110105" in ambiguous.holds[0].detail and "220104" in ambiguous.holds[0].detail
     fuzzy = decide(order(Address(detail="乌鲁木齐天山区解放北路1号")), RULES, CATALOG, offline, DEFAULTS)
     assert fuzzy.address.adcode == "650102" and not any(h.reason == "address_unresolved" for h in fuzzy.holds)
+
+
+def test_addresses_abroad_keep_the_platform_split_and_chinese_ones_are_normalised() -> None:
+    from app.address import OfflineGeocoder
+    from app.domain.model import Address
+    from app.routing.geocoding import DomesticGeocoder
+
+    geocoder = DomesticGeocoder(OfflineGeocoder())
+    austin = geocoder.normalize(Address(country="US", province="Texas", city="Austin", detail="1 Main St"))
+    assert austin.resolved and austin.city == "Austin" and austin.adcode == ""
+    assert not geocoder.normalize(Address(country="CN", detail="朝阳区建国路1号")).resolved  # ambiguous: held
+    assert geocoder.normalize(Address(detail="浙江杭州西湖区文三路1号")).adcode == "330106"
