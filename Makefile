@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo bench test test-unit test-embedded test-kafka test-chaos lint broker-embedded broker-kafka clean
+.PHONY: install demo bench test test-unit test-embedded test-kafka test-chaos test-e2e browser lint broker-embedded broker-kafka clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ bench: $(STAMP)
 
 # Unit tests, then the integration tests on the embedded broker (at-least-once) and on
 # Apache Kafka from Maven Central jars (exactly_once). The harness starts both brokers.
-test: test-unit test-embedded test-kafka
+test: test-unit test-embedded test-kafka test-e2e
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
@@ -38,6 +38,15 @@ test-kafka: $(STAMP)
 # (fails today: see docs/reliability.md)
 test-chaos: $(STAMP)
 	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m chaos
+
+# The dashboard in headless Chromium (Debian's package; Playwright never downloads a browser).
+# Screenshots land in artifacts/screenshots/.
+test-e2e: $(STAMP) browser
+	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest tests/e2e -m e2e
+
+browser:
+	@command -v chromium >/dev/null && fc-list | grep -qi wqy || \
+	  (apt-get update -qq && apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check app agents tables tests bench scripts

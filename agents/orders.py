@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agents.ops import OPS_TOPIC, apply_ops_command, audit_automatic_holds
 from agents.wiring import consume, dead_letter, log, publish, utcnow
 from app import codec
 from app.domain import transitions
@@ -27,7 +28,7 @@ defaults = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
                                        carrier=settings.default_carrier)
 geocoder = make_geocoder(settings)
 geocoder_blocks = settings.geocoder != "offline"
-order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(),
+order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(), OPS_TOPIC,
                                 key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 WMS_TOPIC = wms_events_topic.get_topic_name()
@@ -61,6 +62,9 @@ async def process(event: Any) -> None:
     if not reference.ready.is_set():
         await reference.ready.wait()  # rules and SKU catalog loaded once before the first order is routed
     routing = RulesRouter(reference.rules, reference.catalog, geocoder, defaults)
+    if topic == OPS_TOPIC:
+        await apply_ops_command(event, routing)
+        return
     try:
         oli, item, order, pending = _load(topic, event.value)
         if geocoder_blocks:  # an online geocoder: keep its network calls off the event loop
@@ -76,6 +80,7 @@ async def process(event: Any) -> None:
         log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
         return
     await publish(decision, event)
+    await audit_automatic_holds(decision, event)
     key = oli.encode()
     if decision.order is not None:
         orders_table[key] = codec.encode(decision.order)

@@ -104,6 +104,15 @@ def _cmd_address(args: argparse.Namespace) -> int:
         raise UsageError(f"orderhub address: {exc}") from None
 
 
+def _cmd_token(args: argparse.Namespace) -> int:
+    from app.console.roles import Role, hash_token, new_token
+
+    if not args.name.strip() or any(c in args.name for c in ":{}[]#\n"):
+        raise UsageError(f"orderhub token: NAME {args.name!r} must be a plain non-empty name")
+    token = new_token()
+    print(f"token: {token}", file=sys.stderr)
+    print(f"  - {{name: {args.name}, role: {Role(args.role).value}, sha256: {hash_token(token)}}}")
+    return 0
 def _cmd_rules(args: argparse.Namespace) -> int:
     from app import rules_cli
 
@@ -292,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--district", default="", help="platform split field, applied to every line")
     p.set_defaults(func=_cmd_address)
 
+    p = sub.add_parser("token", help="make an API token for the web views",
+                       description="Print a new random API token (on stderr, shown once) and the line to "
+                                   "add under `tokens:` in ORDERHUB_TOKENS_FILE (on stdout; it holds only "
+                                   "the token's SHA-256).")
+    p.add_argument("name", help="who uses the token (recorded as the actor in the audit)")
+    p.add_argument("role", choices=("viewer", "operator", "approver", "admin"))
+    p.set_defaults(func=_cmd_token)
     p = sub.add_parser("normalize", help="map platform order JSON to the standard order model (no broker)",
                        description="Read one platform order payload (a JSON object, bare or as the API "
                                    "response) or many (JSON lines) and print one standard order JSON "

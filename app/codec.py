@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 
 from app.catalog.model import SkuEntry
+from app.domain.approvals import Approval
+from app.domain.commands import OpsCommand, command_from_dict
 from app.domain.errors import DecodeError, ValidationError
 from app.domain.model import Order, Payment, WmsEvent, WmsEventType, utc
 from app.rules.model import Rule
@@ -147,6 +149,23 @@ def decode_payments(value: bytes | None) -> tuple[Payment, ...]:
     return () if value is None else tuple(Payment.from_dict(p) for p in orjson.loads(value))
 
 
+# ------------------------------------------------------------ operator console
+
+
+def decode_ops_command(value: bytes | None) -> OpsCommand:
+    what = "ops command"
+    data = decode_json(value, what=what)
+    for name in ("request_id", "oli", "action", "actor", "role"):
+        _field(data, name, str, what)
+    _time(data, "at", what)
+    try:
+        return command_from_dict(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError(f"{what}: {exc}") from None
+
+
+def decode_approvals(value: bytes | None) -> tuple[Approval, ...]:
+    return () if value is None else tuple(Approval.from_dict(a) for a in orjson.loads(value))
 # ------------------------------------------------------------ reference data (compacted topics)
 
 

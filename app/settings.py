@@ -86,6 +86,12 @@ class Settings:
     trace_offsets: int = field(default=0, metadata={
         "doc": "`1` = log each input record's offset as the worker fetches, delivers, processes, "
                "acknowledges, seeks and commits it, to diagnose lost or stuck partitions (verbose; docs/reliability.md)"})
+    tokens_file: str = field(default="", metadata={
+        "doc": "YAML/JSON file of API tokens (SHA-256 hashes only) and roles; empty = every API call is refused (401)"})
+    approval_policy_file: str = field(default="", metadata={
+        "doc": "YAML/JSON approval policy (which changes need one or two approvers); empty = the built-in default"})
+    stuck_after_s: int = field(default=900, metadata={
+        "doc": "a paid order not acknowledged by the warehouse after this long is listed as stuck"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -137,6 +143,8 @@ class Settings:
             raise SettingsError("ORDERHUB_ALERT_WEBHOOK_URL must start with http:// or https://")
         if self.alert_dedup_s < 0 or self.alert_rate_per_min < 1:
             raise SettingsError("ORDERHUB_ALERT_DEDUP_S must be >= 0 and ORDERHUB_ALERT_RATE_PER_MIN >= 1")
+        if self.stuck_after_s < 1:
+            raise SettingsError("ORDERHUB_STUCK_AFTER_S must be at least 1")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

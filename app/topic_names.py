@@ -82,7 +82,7 @@ class TopicNames:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs)
+        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs, self.ops_commands)
 
     @property
     def outputs(self) -> tuple[str, ...]:

@@ -238,6 +238,8 @@ class Order:
     fulfillment: Fulfillment = field(default_factory=Fulfillment)
     #: payment ids already applied: a payment delivered twice changes nothing
     payment_ids: tuple[str, ...] = ()
+    #: line ids per parcel when an operator split the order; empty = one parcel
+    parcels: tuple[tuple[str, ...], ...] = ()
     #: the order's channel is in shadow mode: processed and published, but never shipped
     shadow: bool = False
 
@@ -276,6 +278,7 @@ class Order:
             holds=tuple(Hold.from_dict(x) for x in d.get("holds") or ()),
             fulfillment=Fulfillment.from_dict(d.get("fulfillment") or {}),
             payment_ids=tuple(d.get("payment_ids") or ()),
+            parcels=tuple(tuple(p) for p in d.get("parcels") or ()),
             shadow=bool(d.get("shadow", False)),
         )
 
@@ -346,6 +349,8 @@ class FulfillmentCommand:
     requested_at: datetime
     #: the command this one cancels (CANCEL_SHIPMENT only)
     cancels: str = ""
+    #: line ids per parcel when the order was split; empty = all lines in one parcel
+    parcels: tuple[tuple[str, ...], ...] = ()
     trace: dict[str, str] = field(default_factory=dict)
     #: the routing rules (id, version) behind this command's carrier, warehouse and tags
     rules_fired: tuple[RuleRef, ...] = ()

@@ -277,7 +277,7 @@ def route(change: _Change) -> None:
             command_id=command_id, type=CommandType.SHIP, oli=order.oli, version=order.version,
             warehouse=fulfillment.warehouse, carrier=fulfillment.carrier,
             receiver=order.receiver, lines=order.lines, requested_at=change.now,
-            trace=dict(change.cause), rules_fired=outcome.rules_fired,
+            trace=dict(change.cause), rules_fired=outcome.rules_fired, parcels=order.parcels,
         ))
         change.accept(replace(order, fulfillment=fulfillment), "FulfillmentRequested", outcome.rules_fired)
     elif _needs_intercept(order):

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE_PACKAGES = ("app/domain", "app/channels", "app/address", "app/rules", "app/catalog", "app/routing",
-                 "app/operations")
+                 "app/operations", "app/console")
 FORBIDDEN = ("faust", "aiokafka", "aiohttp", "structlog", "rocksdict", "agents", "tables")
 #: what "never read the clock, never log" means for the channel adapters
 IMPURE_FOR_ADAPTERS = ("logging", "time", "random", "socket", "os", "subprocess")

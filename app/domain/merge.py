@@ -1,0 +1,82 @@
+"""Pure: merge candidates (合单): paid orders that can ship as one parcel.
+
+Policy as the leading Chinese ERPs apply it: orders of the same shop and buyer, and
+optionally the same receiver, warehouse and carrier, paid within `window` of each
+other and not yet commanded to the warehouse, are proposed as one shipment. Presale
+orders merge only when allowed; cash-on-delivery orders and held orders never merge.
+
+The candidate key deliberately ignores the OLI: orders of one buyer live on different
+partitions, so the grouping runs where the key lives (see docs/operations.md#merge-candidates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.domain.model import FulfillmentState, Order, OrderStatus
+
+COD_TAGS = frozenset({"cod", "cash_on_delivery", "货到付款"})
+PRESALE_TAGS = frozenset({"presale", "step_paid", "预售"})
+
+
+@dataclass(frozen=True, slots=True)
+class MergePolicy:
+    window: timedelta = timedelta(hours=24)
+    same_receiver: bool = True
+    same_warehouse: bool = False
+    same_carrier: bool = False
+    allow_presale: bool = False
+
+
+def normalised_address(order: Order) -> str:
+    a = order.receiver.address
+    text = "|".join((a.province, a.city, a.district, a.town, a.detail))
+    return "".join(unicodedata.normalize("NFKC", text).split()).lower()
+
+
+def merge_key(order: Order, policy: MergePolicy) -> str:
+    """Orders with the same key may ship together (window and eligibility aside)."""
+    parts = [order.channel, order.shop_id, order.buyer.id or order.buyer.nick, normalised_address(order)]
+    if policy.same_receiver:
+        parts += [order.receiver.name, order.receiver.phone]
+    if policy.same_warehouse:
+        parts.append(order.fulfillment.warehouse)
+    if policy.same_carrier:
+        parts.append(order.fulfillment.carrier)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def ineligible(order: Order, policy: MergePolicy) -> str:
+    """Why the order cannot merge, or "" when it can."""
+    tags = {t.lower() for t in order.tags}
+    if order.status is not OrderStatus.PAID or order.paid_at is None:
+        return "not paid"
+    if order.fulfillment.state is not FulfillmentState.NONE:
+        return "already commanded"
+    if order.holds:
+        return "held"
+    if tags & COD_TAGS:
+        return "cash on delivery"
+    if tags & PRESALE_TAGS and not policy.allow_presale:
+        return "presale"
+    if not (order.buyer.id or order.buyer.nick):
+        return "no buyer"
+    return ""
+
+
+def candidates(orders: list[Order], policy: MergePolicy, now: datetime) -> list[list[str]]:
+    """Groups of two or more OLIs that may ship as one, oldest payment first."""
+    groups: dict[str, list[Order]] = {}
+    for order in orders:
+        if not ineligible(order, policy):
+            groups.setdefault(merge_key(order, policy), []).append(order)
+    out = []
+    for members in groups.values():
+        members.sort(key=lambda o: (o.paid_at, o.oli))
+        recent = [o for o in members if o.paid_at and now - o.paid_at <= policy.window]
+        if len(recent) >= 2:
+            out.append([o.oli for o in recent])
+    return sorted(out)
