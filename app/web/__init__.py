@@ -1,0 +1,1 @@
+"""HTTP views that are not Faust pages: the platforms' webhooks."""
