@@ -43,6 +43,7 @@ class ShopConnector:
         self.poll_s = poll_s
         self.stats = stats
         self._details = asyncio.Semaphore(DETAIL_CONCURRENCY)
+        self.max_window_s = 0.0  # the longest time one window took (listing, details, producing)
 
     @property
     def key(self) -> str:
@@ -92,6 +93,7 @@ class ShopConnector:
             return False
         claims: list[Any] = []
         futures: list[Awaitable[Any]] = []
+        began = time.monotonic()
         try:
             await self._list(window, futures, claims)
             await asyncio.gather(*futures)
@@ -100,6 +102,7 @@ class ShopConnector:
                 self.seen.release(external_id, previous)
             raise
         self.stats["windows"] += 1
+        self.max_window_s = max(self.max_window_s, time.monotonic() - began)
         self.cursor = self.cursor.advanced(window.end, self.seen, self.shop.overlap_s)
         await self.store.save(self.key, self.cursor)
         # caught up: the next window would start inside the settle time

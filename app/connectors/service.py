@@ -133,12 +133,14 @@ class ConnectorService:
             await self._session.close()
 
     def stats(self) -> dict[str, Any]:
-        """Counters per channel (summed over its shops) and each pace's current rate."""
+        """Counters per channel (summed over its shops); per shop the paces' current rates and the
+        longest window."""
         channels: dict[str, Counter[str]] = {}
         rates: dict[str, dict[str, float]] = {}
         for (channel, shop_id), c in self.connectors.items():
             channels.setdefault(channel, Counter()).update(c.stats)
             shop_pace, app_pace = c.client.paces
             rates[f"{channel}/{shop_id}"] = {"shop_rps": round(shop_pace.adaptive.rate, 2),
-                                             "app_rps": round(app_pace.adaptive.rate, 2)}
+                                             "app_rps": round(app_pace.adaptive.rate, 2),
+                                             "max_window_s": round(c.max_window_s, 2)}
         return {"channels": {k: dict(v) for k, v in channels.items()}, "rates": rates}
