@@ -138,6 +138,8 @@ class Settings:
             raise SettingsError("ORDERHUB_CONNECTOR_ATTEMPTS/_TIMEOUT_MS must be positive, _POLL_MS not negative")
         if self.connector_in_worker not in (0, 1):
             raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER must be 0 or 1")
+        if self.connector_in_worker and not self.connector_shops:
+            raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER=1 needs ORDERHUB_CONNECTOR_SHOPS")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

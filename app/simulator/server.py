@@ -92,6 +92,15 @@ class Simulator:
             self._routes[channel] = (_route(api, False), _route(api, True) if api.needs_detail else None)
         self._pusher: asyncio.Task[None] | None = None
         self.pushes_done = asyncio.Event()
+        self._rendered: dict[tuple[int, int], dict[str, Any]] = {}
+
+    def render(self, order: SimOrder, index: int) -> dict[str, Any]:
+        """The order's JSON at change `index` (rendered once: lists show the same states again and again)."""
+        key = (order.number, index)
+        payload = self._rendered.get(key)
+        if payload is None:
+            payload = self._rendered[key] = render(self.world, order, index, self.start)
+        return payload
 
     # ------------------------------------------------------------------ web app
     def web_app(self) -> web.Application:
@@ -218,7 +227,7 @@ class Simulator:
                 found_after = found
             chunk = found_after[:size]
             next_token = f"{chunk[-1][0]!r}:{chunk[-1][1]}" if len(found_after) > size else None
-        orders = [render(self.world, order, index, self.start) for _m, _id, order, index in chunk]
+        orders = [self.render(order, index) for _m, _id, order, index in chunk]
         return api.list_reply(orders, query=query, next_token=next_token, total=len(found))
 
     def _detail(self, api: PlatformApi, channel: str, shop_id: str, external_id: str) -> Reply:
@@ -226,7 +235,7 @@ class Simulator:
         index = order.visible_index(self.now()) if order is not None else None
         if order is None or index is None:
             return api.detail_reply(None)
-        return api.detail_reply(render(self.world, order, index, self.start))
+        return api.detail_reply(self.render(order, index))
 
     # ------------------------------------------------------------------ pushes
     async def _push_all(self) -> None:
@@ -255,7 +264,7 @@ class Simulator:
     async def _push(self, session: aiohttp.ClientSession, order: SimOrder, seq: int) -> None:
         api = api_for(order.channel)
         stats = self.stats[order.channel]
-        payload = render(self.world, order, seq, self.start)
+        payload = self.render(order, seq)
         url = f"{self.options.hook_url.rstrip('/')}/hooks/{order.channel}/{order.shop_id}"
         for attempt in range(4):  # platforms retry a failed push a few times
             call = api.push_call(payload, app_key=app_key(order.channel),

@@ -188,3 +188,21 @@ def test_rate_settings_are_validated() -> None:
         Settings.from_env({"ORDERHUB_CONNECTOR_APP_RPS": "taobao=fast"})
     with pytest.raises(SettingsError, match="HEADROOM"):
         Settings.from_env({"ORDERHUB_CONNECTOR_HEADROOM_PCT": "150"})
+
+
+def test_simulate_and_connect_refuse_bad_input_in_one_line(capsys: pytest.CaptureFixture[str], tmp_path,  # type: ignore[no-untyped-def]
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import main
+
+    monkeypatch.delenv("ORDERHUB_CONNECTOR_SHOPS", raising=False)
+    bad_shops = tmp_path / "shops.yaml"
+    bad_shops.write_text("shops: [{channel: jd, shop_id: a, base_url: http://h, app_key: k}]")
+    assert main(["simulate", "--channels", "myspace"]) == 2
+    assert main(["simulate", "--error-share", "2"]) == 2
+    assert main(["simulate", "--skew", "jd=soon"]) == 2
+    assert main(["connect"]) == 2
+    assert main(["connect", "--shops", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["connect", "--shops", str(bad_shops)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 6 and all(line.startswith("orderhub") for line in err), err
+    assert "shops[0] (jd/a): app_secret" in err[-1]
