@@ -14,6 +14,7 @@ a summary whose last line is JSON, with per channel under ``"connectors"``:
 - ``max_rps`` / ``limit_rps``: the highest request count the simulator saw from the
   channel's app in any one second (rejected calls included) and the app's limit
 - ``latency_ms``: platform change (the moment the simulator makes it) → its order event
+- ``envelope_latency_ms``: the same change → its envelope on `channel-orders` (the connectors' part)
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ async def _drive(opts: DemoOptions, bootstrap: str, names: TopicNames, workdir: 
     seen = Observed()
     stop = asyncio.Event()
     events: list[tuple[str, int, float, float]] = []  # oli, version, updated_at, broker timestamp
-    envelopes: list[tuple[str, float, str]] = []  # key, modified, status
+    envelopes: list[tuple[str, float, str, float]] = []  # key, modified, status, broker timestamp
     observer = asyncio.create_task(_observe_all(consumer, names, producer, seen, stop, events, envelopes))
     t0 = time.monotonic()
     complete = False
@@ -143,7 +144,7 @@ async def _drive(opts: DemoOptions, bootstrap: str, names: TopicNames, workdir: 
 
 async def _observe_all(consumer: AIOKafkaConsumer, names: TopicNames, producer: AIOKafkaProducer, seen: Observed,
                        stop: asyncio.Event, events: list[tuple[str, int, float, float]],
-                       envelopes: list[tuple[str, float, str]]) -> None:
+                       envelopes: list[tuple[str, float, str, float]]) -> None:
     """The spine demo's observer (it answers SHIP commands as the WMS), plus the records the
     connector figures need. The spine's observer reads the same consumer: records are copied
     to it through a queue-less wrapper."""
@@ -160,7 +161,8 @@ async def _observe_all(consumer: AIOKafkaConsumer, names: TopicNames, producer: 
                     elif tp.topic == names.channel_orders:
                         envelope = orjson.loads(r.value)
                         ref = api_for(envelope["channel"]).ref(envelope["payload"])
-                        envelopes.append((r.key.decode(), round(ref.modified or 0.0, 3), str(ref.status)))
+                        envelopes.append((r.key.decode(), round(ref.modified or 0.0, 3), str(ref.status),
+                                          r.timestamp / 1000))
             return {tp: rs for tp, rs in batch.items() if tp.topic != names.channel_orders}
 
     await _observe(_Tee(), names, producer, seen, stop)  # type: ignore[arg-type]
@@ -174,14 +176,18 @@ def _newest(events: list[tuple[str, int, float, float]]) -> dict[str, float]:
 
 
 def _summary(truth: dict[str, Any], channel_of: dict[str, str], stats: dict[str, Any], seen: Observed,
-             events: list[tuple[str, int, float, float]], envelopes: list[tuple[str, float, str]], complete: bool,
+             events: list[tuple[str, int, float, float]], envelopes: list[tuple[str, float, str, float]],
+             complete: bool,
              elapsed: float, channels: tuple[str, ...]) -> dict[str, Any]:
     newest = _newest(events)
     first_event: dict[tuple[str, float], float] = {}
     for oli, _version, updated_at, ts in events:
         first_event.setdefault((oli, round(updated_at, 3)), ts)
     event_dups = Counter((oli, version) for oli, version, _u, _t in events)
-    envelope_dups = Counter(envelopes)
+    envelope_dups = Counter((key, modified, status) for key, modified, status, _t in envelopes)
+    first_envelope: dict[tuple[str, float], float] = {}
+    for key, modified, _status, ts in envelopes:
+        first_envelope.setdefault((key, modified), ts)
     per: dict[str, dict[str, Any]] = {}
     latencies_all: list[float] = []
     for channel in channels:
@@ -192,6 +198,8 @@ def _summary(truth: dict[str, Any], channel_of: dict[str, str], stats: dict[str,
         latencies = [(first_event[(oli, round(c["modified"], 3))] - c["at"]) * 1000 for oli, c in changes
                      if (oli, round(c["modified"], 3)) in first_event]
         latencies_all += latencies
+        ingest = [(first_envelope[(o["key"], round(c["modified"], 3))] - c["at"]) * 1000 for o in orders
+                  for c in o["changes"] if (o["key"], round(c["modified"], 3)) in first_envelope]
         s = stats["channels"][channel]
         per[channel] = {
             "orders": len(orders),
@@ -203,6 +211,7 @@ def _summary(truth: dict[str, Any], channel_of: dict[str, str], stats: dict[str,
             "max_rps": s["max_rps"], "limit_rps": s["limit_rps"],
             "max_shop_rps": s["max_shop_rps"], "shop_limit_rps": s["shop_limit_rps"],
             "latency_ms": {"p50": round(percentile(latencies, 50), 1), "p99": round(percentile(latencies, 99), 1)},
+            "envelope_latency_ms": {"p50": round(percentile(ingest, 50), 1), "p99": round(percentile(ingest, 99), 1)},
             "faults": {k: s.get(k, 0) for k in ("errors", "timeouts", "rate_limited", "pushes_dropped")},
         }
     return {
@@ -265,7 +274,9 @@ def run_simulated_demo(opts: DemoOptions) -> int:
     rows = "\n".join(
         f"  {ch:<9} changes {c['platform_changes']:>5}  events {c['events']:>5}  missed {c['missed']}  "
         f"dups {c['duplicates']}  rps {c['max_rps']}/{c['limit_rps']:g} (shop {c['max_shop_rps']}/"
-        f"{c['shop_limit_rps']:g})  latency p50 {c['latency_ms']['p50']} ms p99 {c['latency_ms']['p99']} ms"
+        f"{c['shop_limit_rps']:g})\n            change → envelope p50 {c['envelope_latency_ms']['p50']} ms "
+        f"p99 {c['envelope_latency_ms']['p99']} ms, → order event p50 {c['latency_ms']['p50']} ms "
+        f"p99 {c['latency_ms']['p99']} ms"
         for ch, c in connectors.items())
     print(f"""
 orderhub demo --source simulate ({'ok' if ok else 'INCOMPLETE'}) in {summary['elapsed_s']} s
