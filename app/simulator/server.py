@@ -31,6 +31,7 @@ from app.simulator.render import modified_time, render
 from app.simulator.world import SimOrder, World
 
 log = get_logger("orderhub.simulator")
+PUSH_CONCURRENCY = 128
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class Simulator:
         self._pusher: asyncio.Task[None] | None = None
         self.pushes_done = asyncio.Event()
         self._rendered: dict[tuple[int, int], dict[str, Any]] = {}
+        self.push_delays: dict[str, list[float]] = {c: [] for c in world.spec.channels}  # visible → answered, s
 
     def render(self, order: SimOrder, index: int) -> dict[str, Any]:
         """The order's JSON at change `index` (rendered once: lists show the same states again and again)."""
@@ -242,7 +244,7 @@ class Simulator:
         """Push every change when it becomes visible (the dropped ones never)."""
         timeline = sorted(((c.visible_at + self.options.push_delay_s, o, c.seq) for o in self.world.orders
                            for c in o.changes), key=lambda x: (x[0], x[1].number, x[2]))
-        semaphore = asyncio.Semaphore(32)
+        semaphore = asyncio.Semaphore(PUSH_CONCURRENCY)
         tasks: set[asyncio.Task[None]] = set()
         async with aiohttp.ClientSession() as session:
             for at, order, seq in timeline:
@@ -276,6 +278,7 @@ class Simulator:
                     await response.read()
                     if response.status < 300:
                         stats["pushes_sent"] += 1
+                        self.push_delays[order.channel].append(self.now() - order.changes[seq].visible_at)
                         return
                     if response.status < 500:
                         stats["pushes_refused"] += 1
@@ -313,6 +316,7 @@ class Simulator:
                 "max_shop_rps": max((w.max for w in shop_windows), default=0),
                 "shop_limit_rps": self.options.shop_rps.get(channel),
                 "changes": sum(len(o.changes) for o in self.world.orders if o.channel == channel),
+                "push_delay_ms": _percentiles(self.push_delays[channel]),
             }
         return {"elapsed_s": round(self.now(), 1), "world_done": self.now() > last,
                 "pushes_done": self.pushes_done.is_set(), "channels": channels}
@@ -322,6 +326,14 @@ class Simulator:
 
     async def _stats(self, request: web.Request) -> web.Response:
         return web.Response(body=orjson.dumps(self.stats_summary()), content_type="application/json")
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p99": 0.0}
+    ordered = sorted(values)
+    pick = lambda p: ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]  # noqa: E731
+    return {"p50": round(pick(50) * 1000, 1), "p99": round(pick(99) * 1000, 1)}
 
 
 def shops_file(world: World, base_url: str, options: SimOptions) -> str:
