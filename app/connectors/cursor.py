@@ -70,11 +70,14 @@ class Cursor:
         seen = {str(k): (float(v[0]), str(v[1])) for k, v in (data.get("seen") or {}).items()}
         return cls(float(data["since"]), seen)
 
-    def advanced(self, end: float, seen: Seen, overlap_s: float) -> Cursor:
-        """The cursor after every change of a window ending at `end` was produced."""
+    def advanced(self, end: float, seen: Seen, overlap_s: float, keep_s: float = 0.0) -> Cursor:
+        """The cursor after every change of a window ending at `end` was produced. The live
+        memory keeps `keep_s` (a late push of a change already produced must still be
+        recognised); the checkpoint keeps what the overlap can list again."""
         since = max(self.since, end)
-        seen.prune(since - overlap_s)
-        return Cursor(since, seen.snapshot())
+        seen.prune(since - max(overlap_s, keep_s))
+        horizon = since - overlap_s
+        return Cursor(since, {k: v for k, v in seen.snapshot().items() if v[0] >= horizon})
 
 
 def next_window(cursor: Cursor, *, now: float, overlap_s: float, settle_s: float, max_span_s: float,

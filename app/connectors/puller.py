@@ -31,7 +31,8 @@ class ShopConnector:
     """One shop: its pull loop and the dedup state its webhook shares."""
 
     def __init__(self, shop: ShopConfig, api: PlatformApi, client: PlatformClient, outbox: Outbox,
-                 store: CursorStore, cursor: Cursor, *, settle_s: float, poll_s: float, stats: Counter[str]) -> None:
+                 store: CursorStore, cursor: Cursor, *, settle_s: float, poll_s: float, stats: Counter[str],
+                 keep_s: float = 0.0) -> None:
         self.shop = shop
         self.api = api
         self.client = client
@@ -41,6 +42,7 @@ class ShopConnector:
         self.seen = Seen(cursor.seen)
         self.settle_s = settle_s
         self.poll_s = poll_s
+        self.keep_s = keep_s  # how long a produced change is remembered for late pushes
         self.stats = stats
         self._details = asyncio.Semaphore(DETAIL_CONCURRENCY)
         self.max_window_s = 0.0  # the longest time one window took (listing, details, producing)
@@ -54,7 +56,7 @@ class ShopConnector:
                     source: str) -> Awaitable[Any] | None:
         """Queue `payload` unless this (modified, status) was produced already. Returns the
         delivery future, or None when deduplicated. `claims` collects what to give back if
-        the caller's batch fails."""
+        the caller's batch fails: (external_id, previous, delivery future)."""
         assert ref.modified is not None and ref.status is not None
         fresh, previous = self.seen.claim(ref.external_id, ref.modified, ref.status)
         if not fresh:
@@ -66,7 +68,7 @@ class ShopConnector:
             self.seen.release(ref.external_id, previous)
             raise
         if claims is not None:
-            claims.append((ref.external_id, previous))
+            claims.append((ref.external_id, previous, future))
         self.stats[f"produced_{source}"] += 1
         return future
 
@@ -98,19 +100,24 @@ class ShopConnector:
             await self._list(window, futures, claims)
             await asyncio.gather(*futures)
         except BaseException:
-            for external_id, previous in reversed(claims):
-                self.seen.release(external_id, previous)
+            # give back only the claims whose envelope did not reach the broker: the others
+            # are produced, and the window's retry must not produce them again
+            delivered = await asyncio.gather(*(f for _i, _p, f in claims), return_exceptions=True)
+            for (external_id, previous, _f), result in reversed(list(zip(claims, delivered, strict=True))):
+                if isinstance(result, BaseException):
+                    self.seen.release(external_id, previous)
             raise
         self.stats["windows"] += 1
         self.max_window_s = max(self.max_window_s, time.monotonic() - began)
-        self.cursor = self.cursor.advanced(window.end, self.seen, self.shop.overlap_s)
+        self.cursor = self.cursor.advanced(window.end, self.seen, self.shop.overlap_s, self.keep_s)
         await self.store.save(self.key, self.cursor)
         # caught up: the next window would start inside the settle time
         return time.time() - self.settle_s - self.cursor.since > self.poll_s
 
     async def checkpoint(self) -> None:
         """Save the cursor with every claim made since (the caller made sure they are all on the broker)."""
-        self.cursor = Cursor(self.cursor.since, self.seen.snapshot())
+        horizon = self.cursor.since - self.shop.overlap_s
+        self.cursor = Cursor(self.cursor.since, {k: v for k, v in self.seen.snapshot().items() if v[0] >= horizon})
         await self.store.save(self.key, self.cursor)
 
     async def _list(self, window: Window, futures: list[Awaitable[Any]], claims: list[Any]) -> None:

@@ -86,7 +86,7 @@ class ConnectorService:
             cursor = cursors.get(key) or Cursor(now - o.lookback_s)
             self.connectors[(shop.channel, shop.shop_id)] = ShopConnector(
                 shop, api_for(shop.channel), client_, outbox, store, cursor, settle_s=o.settle_s, poll_s=o.poll_s,
-                stats=stats)
+                stats=stats, keep_s=o.hook_max_age_s)
             log.info("connector.shop", shop=key, since=cursor.since, resumed=key in cursors, pull=shop.pull)
         self.receiver = HookReceiver(self.connectors, max_age_s=o.hook_max_age_s)
         if o.web_port is not None:

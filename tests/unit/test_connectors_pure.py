@@ -206,3 +206,10 @@ def test_simulate_and_connect_refuse_bad_input_in_one_line(capsys: pytest.Captur
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 6 and all(line.startswith("orderhub") for line in err), err
     assert "shops[0] (jd/a): app_secret" in err[-1]
+
+
+def test_the_live_memory_outlasts_the_checkpoint_for_late_pushes() -> None:
+    seen = Seen({"late": (150.0, "PAID"), "recent": (195.0, "B")})
+    cursor = Cursor(100.0).advanced(200.0, seen, overlap_s=10, keep_s=300)
+    assert set(cursor.seen) == {"recent"}  # the checkpoint: what the overlap can list again
+    assert not seen.claim("late", 150.0, "PAID")[0]  # a push of it arriving late is still recognised
