@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-embedded test-kafka test-chaos lint broker-embedded broker-kafka clean
+.PHONY: install demo bench test test-unit test-embedded test-kafka test-chaos lint broker-embedded broker-kafka clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/orderhub demo
+
+# throughput, latency, RSS and state size against a bare aiokafka baseline (BENCH_ARGS="--events 20000 ...")
+bench: $(STAMP)
+	$(VENV)/bin/orderhub bench $(BENCH_ARGS)
 
 # Unit tests, then the integration tests on the embedded broker (at-least-once) and on
 # Apache Kafka from Maven Central jars (exactly_once). The harness starts both brokers.

@@ -8,53 +8,70 @@ the input is processed again and the command goes out again with the same comman
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from agents.wiring import consume, dead_letter, log, publish, utcnow
 from app import codec
 from app.domain import transitions
 from app.domain.identity import make_oli
-from app.domain.model import Order
+from app.domain.model import Order, WmsEvent
+from app.geocoders import make_geocoder
 from app.main import app, settings
+from app.routing import RulesRouter
 from app.topics import order_inputs_topic, wms_events_topic
 from tables.orders import orders_table, pending_payments_table
+from tables.reference import reference
 
-routing = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
-                                      carrier=settings.default_carrier)
+defaults = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
+                                       carrier=settings.default_carrier)
+geocoder = make_geocoder(settings)
+geocoder_blocks = settings.geocoder != "offline"
 order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(),
                                 key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 WMS_TOPIC = wms_events_topic.get_topic_name()
 
 
-def _decide(topic: str, value: bytes | None) -> tuple[str, transitions.Decision]:
-    now = utcnow()
+def _load(topic: str, value: bytes | None) -> tuple[str, Any, Order | None, Any]:
+    """Decode the input and read the order's state (in the event loop: tables are not shared with threads)."""
     if topic == WMS_TOPIC:
         wms_event = codec.decode_wms_event(value)
-        key = wms_event.oli.encode()
-        return wms_event.oli, transitions.apply_wms_event(
-            codec.decode_order(orders_table.get(key)), wms_event, now, routing)
+        return wms_event.oli, wms_event, codec.decode_order(orders_table.get(wms_event.oli.encode())), None
     item = codec.decode_order_input(value or b"")
-    if isinstance(item, Order):
-        key = item.oli.encode()
-        return item.oli, transitions.apply_channel_update(
-            codec.decode_order(orders_table.get(key)), item,
-            codec.decode_payments(pending_payments_table.get(key)), now, routing)
-    oli = make_oli(item.channel, item.shop_id, item.external_id)
+    oli = item.oli if isinstance(item, Order) else make_oli(item.channel, item.shop_id, item.external_id)
     key = oli.encode()
-    return oli, transitions.apply_payment(
-        codec.decode_order(orders_table.get(key)), item,
-        codec.decode_payments(pending_payments_table.get(key)), now, routing)
+    return (oli, item, codec.decode_order(orders_table.get(key)),
+            codec.decode_payments(pending_payments_table.get(key)))
+
+
+def _apply(item: Any, order: Order | None, pending: Any, routing: RulesRouter) -> transitions.Decision:
+    """Pure: the transition for one input."""
+    now = utcnow()
+    if isinstance(item, WmsEvent):
+        return transitions.apply_wms_event(order, item, now, routing)
+    if isinstance(item, Order):
+        return transitions.apply_channel_update(order, item, pending, now, routing)
+    return transitions.apply_payment(order, item, pending, now, routing)
 
 
 async def process(event: Any) -> None:
     topic = event.message.topic
     stage = "wms" if topic == WMS_TOPIC else "route"
+    if not reference.ready.is_set():
+        await reference.ready.wait()  # rules and SKU catalog loaded once before the first order is routed
+    routing = RulesRouter(reference.rules, reference.catalog, geocoder, defaults)
     try:
-        oli, decision = _decide(topic, event.value)
+        oli, item, order, pending = _load(topic, event.value)
+        if geocoder_blocks:  # an online geocoder: keep its network calls off the event loop
+            decision = await asyncio.to_thread(_apply, item, order, pending, routing)
+        else:
+            decision = _apply(item, order, pending, routing)
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage=stage)
         return
+    if routing.last is not None:
+        _log_routing(oli, routing)
     if not decision.changed:
         log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
         return
@@ -69,6 +86,18 @@ async def process(event: Any) -> None:
             del pending_payments_table[key]
     log.debug("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
               version=decision.order.version if decision.order else None, commands=len(decision.commands))
+
+
+def _log_routing(oli: str, routing: RulesRouter) -> None:
+    decision = routing.last
+    assert decision is not None
+    for ref, message in decision.evaluation.errors:
+        reference.rule_errors[ref.id] += 1
+        log.warning("rule.failed", oli=oli, rule_id=ref.id, rule_version=ref.version, error=message,
+                    failures=reference.rule_errors[ref.id])
+    log.debug("order.routed", oli=oli, stage="route", carrier=decision.carrier, warehouse=decision.warehouse,
+             holds=[h.reason for h in decision.holds],
+             rules_fired=[f"{r.id}@{r.version}" for r in decision.rules_fired])
 
 
 @app.agent(order_and_wms_topic, name="process-orders")

@@ -15,15 +15,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from app import codec
+from app import codec, metrics
 from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
-from app.main import app, commit_gate
+from app.main import app, commit_gate, delivery_guard
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
-log = get_logger("orderhub.agents")
+# bound once (the worker configures logging before the agents are imported): calls skip the lazy proxy
+log = get_logger("orderhub.agents").bind()
 
 
 def utcnow() -> datetime:
@@ -38,10 +39,16 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     restart the agent and skip the offset (faust-streaming#315): after a restart the
     event is processed again from the last commit, so nothing is lost.
     """
+    gated = app.in_transaction  # only exactly_once commits need to wait for events in flight
     async for event in stream.events():
+        metrics.events_in.labels(event.message.topic, metrics.channel_of_key(event.message.key)).inc()
         try:
-            async with commit_gate.processing(event):
+            if gated:
+                async with commit_gate.processing(event):
+                    await handle(event)
+            else:
                 await handle(event)
+                event.ack()
         except Exception as exc:
             log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
                          offset=event.message.offset, error=repr(exc), exc_info=True)
@@ -50,15 +57,36 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
 
 
 async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:
-    """Send one output of the event `source` (a Faust event) within its transaction, if any."""
+    """Send one output of the event `source` (a Faust event) within its transaction, if any.
+
+    At least once, the output goes straight to the producer rather than through
+    `Topic.send` (its channel, callbacks and sensors cost more than the send): the
+    consumer flushes the producer before it commits offsets, so an event's outputs are
+    written before its offset is committed, and a failed delivery stops the worker
+    (`DeliveryGuard`) instead of being committed past.
+    """
+    headers = [(metrics.ORIGIN_HEADER, str(origin_ms(source)).encode())]
     if app.in_transaction:
         message = source.message
         group = app.assignor.group_for_topic(message.topic)
         transactional_id = f"{app.conf.id}-{group}-{message.partition}"
         await app.consumer.transactions.producer.send(
-            topic.get_topic_name(), key, value, None, None, None, transactional_id=transactional_id)
+            topic.get_topic_name(), key, value, None, None, headers, transactional_id=transactional_id)
     else:
-        await topic.send(key=key, value=value)
+        delivery_guard.watch(await app.producer.send(topic.get_topic_name(), key, value, None, None, headers))
+    metrics.events_out.labels(topic.get_topic_name(), metrics.channel_of_key(key)).inc()
+
+
+def origin_ms(source: Any) -> int:
+    """When the first input of this chain reached Kafka: the source's origin header, else its timestamp."""
+    headers = source.message.headers
+    for name, value in headers.items() if isinstance(headers, dict) else headers or ():
+        if name == metrics.ORIGIN_HEADER and value:
+            try:
+                return int(value)
+            except ValueError:
+                break
+    return int((source.message.timestamp or utcnow().timestamp()) * 1000)
 
 
 async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
@@ -72,14 +100,20 @@ async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
           offset=message.offset, error_type=entry["error_type"], error=entry["error"][:300],
           exc_info=not isinstance(exc, OrderhubError))
     await send(dlq_topics[message.topic], message.key, encode_entry(entry), event)
+    metrics.dlq_messages.labels(message.topic, entry["error_type"]).inc()
 
 
 async def publish(decision: Decision, source: Any) -> None:
     """Emit what a decision says, in order: commands, order events, alerts."""
     for command in decision.commands:
         await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
+        if command.type == "SHIP":
+            metrics.payment_to_command.observe(max(0.0, utcnow().timestamp() - origin_ms(source) / 1000))
     for order_event in decision.events:
         await send(order_events_topic, order_event.oli.encode(), codec.encode(order_event), source)
+        if order_event.type == "OrderHeld" and order_event.order.holds:
+            metrics.holds.labels(order_event.order.holds[-1].reason).inc()
     for alert in decision.alerts:
         await send(alerts_topic, alert.kind.encode(), codec.encode(alert), source)
+        metrics.alerts.labels(alert.kind).inc()
         log.warning("order.alert", oli=alert.oli, kind=alert.kind, detail=alert.detail)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -41,6 +42,17 @@ def client_security(settings: Settings) -> dict[str, object]:
     return kwargs
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the existing `topics`, from fresh cluster metadata.
+
+    `consumer.partitions_for_topic` only knows topics the consumer already tracks (Apache
+    Kafka answers a metadata request with the topics asked for), and the public
+    `consumer.topics()` returns names only; so read the full metadata once here.
+    """
+    cluster = await consumer._client.fetch_all_metadata()
+    return [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or ())]
+
+
 async def ensure_orderhub_topics(settings: Settings) -> None:
     """Every topic orderhub reads or writes, with one partition count (DLQs allow large entries)."""
     names = TopicNames(settings.topic_prefix)
@@ -50,6 +62,14 @@ async def ensure_orderhub_topics(settings: Settings) -> None:
     await ensure_topics(settings.bootstrap_servers, [names.dlq(t) for t in names.inputs],
                         partitions=settings.partitions, replication=settings.replication,
                         config={"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)}, **security)
+    await ensure_reference_topics(settings)
+
+
+async def ensure_reference_topics(settings: Settings) -> None:
+    """The compacted `rules` and `skus` topics. One partition: one order of changes for every reader."""
+    await ensure_topics(settings.bootstrap_servers, TopicNames(settings.topic_prefix).reference,
+                        partitions=1, replication=settings.replication,
+                        config={"cleanup.policy": "compact"}, **client_security(settings))
 
 
 async def ensure_topics(bootstrap: str, topics: Iterable[str], *, partitions: int,

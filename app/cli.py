@@ -56,6 +56,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                 timeout_s=args.timeout, partitions=args.partitions, rate=args.rate))
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.bench import BenchError, BenchOptions, run_bench
+
+    for flag in ("events", "runs", "partitions"):
+        if getattr(args, flag) < 1:
+            raise UsageError(f"orderhub bench: --{flag} must be at least 1")
+    if args.rate <= 0 or args.latency_seconds <= 0 or args.timeout <= 0:
+        raise UsageError("orderhub bench: --rate, --latency-seconds and --timeout must be positive")
+    options = BenchOptions(
+        broker=args.broker, events=args.events, runs=args.runs, rate=args.rate,
+        latency_seconds=args.latency_seconds, partitions=args.partitions, seed=args.seed,
+        timeout_s=args.timeout, skip_baseline=args.skip_baseline, skip_latency=args.skip_latency,
+        skip_scaling=args.skip_scaling, skip_exactly_once=args.skip_exactly_once,
+        profile=Path(args.profile).resolve() if args.profile else None)
+    try:
+        return run_bench(options)
+    except BenchError as exc:  # a phase failed: say where, without a traceback
+        print(f"orderhub bench: {exc}", file=sys.stderr)
+        return 1
+
+
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -113,11 +136,18 @@ def _cmd_connect(args: argparse.Namespace) -> int:
 
 
 def _cmd_channels(args: argparse.Namespace) -> int:
-    from app.channels import default_registry
+    from app.normalize import list_channels
 
-    for name in default_registry().channels():
-        print(name)
-    return 0
+    return list_channels()
+
+
+def _cmd_normalize(args: argparse.Namespace) -> int:
+    from app.normalize import NormalizeError, run_normalize
+
+    try:
+        return run_normalize(args.channel, args.file, args.shop_id)
+    except NormalizeError as exc:
+        raise UsageError(f"orderhub normalize: {exc}") from None
 
 
 def _cmd_address(args: argparse.Namespace) -> int:
@@ -135,6 +165,115 @@ def _cmd_address(args: argparse.Namespace) -> int:
                            province=args.province, city=args.city, district=args.district)
     except AddressInputError as exc:
         raise UsageError(f"orderhub address: {exc}") from None
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from app import rules_cli
+
+    action = args.rules_action
+    if action == "check":
+        return rules_cli.check(args.file)
+    if action in ("route", "explain"):
+        return rules_cli.route(args.rules, args.orders, args.skus, explain=action == "explain")
+    if action == "dry-run":
+        if args.last < 1:
+            raise UsageError("orderhub rules dry-run: --last must be at least 1")
+        return rules_cli.dry_run(args.file, args.orders, args.baseline, args.skus, args.last, args.broker)
+    if action == "apply":
+        return rules_cli.apply(args.file, args.broker)
+    if action == "list":
+        return rules_cli.list_rules(args.broker, args.json)
+    return rules_cli.disable(args.id, args.broker)
+
+
+def _cmd_skus(args: argparse.Namespace) -> int:
+    from app import rules_cli
+
+    return rules_cli.import_skus(args.file, args.broker)
+
+
+def _add_rules_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("rules", help="check, try, publish and list routing rules (docs/rules.md)",
+                       description="Routing rules: CEL conditions over an order's facts, with actions "
+                                   "(set_carrier, set_warehouse, hold, add_tag, require_approval). "
+                                   "check/route/explain work on files without a broker.")
+    rs = p.add_subparsers(dest="rules_action", metavar="ACTION", required=True, parser_class=_Parser)
+    c = rs.add_parser("check", help="validate a rules file; errors name the rule id and line:column")
+    c.add_argument("file")
+    for name, text in (("route", "print the routing decision of each order as one JSON line"),
+                       ("explain", "like route, plus what every rule did for the order")):
+        r = rs.add_parser(name, help=text, description=text + " (no broker).")
+        r.add_argument("--rules", required=True, help="rules file (YAML or JSON)")
+        r.add_argument("--skus", help="SKU catalog CSV for weights (default: none, weights unknown)")
+        r.add_argument("orders", nargs="?", default="-",
+                       help="standard order JSON: one object, an array or JSON lines; - = stdin (default)")
+    d = rs.add_parser("dry-run", help="how many decisions a rules file would change, by rule",
+                      description="Route recent orders with the published rules (or --baseline) and with "
+                                  "FILE; print how many decisions change, by rule, as JSON.")
+    d.add_argument("file")
+    d.add_argument("--orders", help="JSON lines of standard orders (default: the orders table's changelog)")
+    d.add_argument("--baseline", help="rules file to compare with (default: the published rules)")
+    d.add_argument("--skus", help="SKU catalog CSV (default: the published catalog, or none with --orders)")
+    d.add_argument("--last", type=int, default=1000, help="replay the last N orders (default 1000)")
+    d.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    a = rs.add_parser("apply", help="publish a rules file (changed rules get the next version)")
+    a.add_argument("file")
+    a.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    li = rs.add_parser("list", help="list the published rules")
+    li.add_argument("--json", action="store_true", help="one JSON object per rule")
+    li.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    di = rs.add_parser("disable", help="disable a published rule (publishes its next version)")
+    di.add_argument("id")
+    di.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    p.set_defaults(func=_cmd_rules)
+
+    p = sub.add_parser("skus", help="SKU catalog: `skus import FILE.csv` publishes it",
+                       description="The SKU catalog maps platform SKUs to internal SKUs and weights.")
+    ss = p.add_subparsers(dest="skus_action", metavar="ACTION", required=True, parser_class=_Parser)
+    i = ss.add_parser("import", help="publish a catalog CSV to the compacted skus topic (key channel:sku)",
+                      description="Columns: channel, sku_id, outer_sku, internal_sku, weight_g, length_mm, "
+                                  "width_mm, height_mm, category, warehouses (|-separated).")
+    i.add_argument("file")
+    i.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    p.set_defaults(func=_cmd_skus)
+
+
+def _ops_settings(args: argparse.Namespace) -> object:
+    """Settings for the operations commands: ORDERHUB_* plus an optional --broker."""
+    from app.settings import Settings
+
+    broker = getattr(args, "broker", None)
+    return Settings.from_env(**({"broker": broker} if broker else {}))
+
+
+def _cmd_dlq(args: argparse.Namespace) -> int:
+    from app import dlq_command
+    from app.operations.errors import OperationsError
+
+    try:
+        return dlq_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub dlq {args.dlq_action}: {exc}") from None
+
+
+def _cmd_lag(args: argparse.Namespace) -> int:
+    from app import lag_command
+
+    if not 0 < args.interval <= 300:
+        raise UsageError("orderhub lag: --interval must be between 0 and 300 seconds")
+    return lag_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+
+
+def _cmd_pause_resume(args: argparse.Namespace) -> int:
+    from app import control_command
+    from app.operations.errors import OperationsError
+
+    if not hasattr(args, "reason"):
+        args.reason = None
+    try:
+        return control_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub {args.action}: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -217,7 +356,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--push-only", action="store_true", help="no pulls (webhooks only)")
     p.set_defaults(func=_cmd_connect)
 
-    p = sub.add_parser("channels", help="list the channels orderhub can ingest")
+
+    p = sub.add_parser("bench", help="measure throughput, latency, memory and state size",
+                       description="Start a broker (or use --broker), preload generated events and measure, "
+                                   "in the same run: a bare aiokafka baseline, the pipeline with "
+                                   "at_least_once (and exactly_once on a broker with transactions), "
+                                   "1 vs 2 workers, payment → command latency at a fixed load and at "
+                                   "saturation, peak worker RSS and RocksDB size. Prints a table; the "
+                                   "last line is one JSON object.")
+    p.add_argument("--broker", default="embedded",
+                   help="`embedded` (default), `kafka` (Apache Kafka, adds exactly_once) or host:port")
+    p.add_argument("--events", type=int, default=100_000, help="input events per run (default 100000)")
+    p.add_argument("--runs", type=int, default=3, help="runs per throughput figure; the median is reported (default 3)")
+    p.add_argument("--rate", type=float, default=1000.0, help="offered load for latency, orders/s (default 1000)")
+    p.add_argument("--latency-seconds", type=float, default=10.0, help="length of each latency phase (default 10)")
+    p.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
+    p.add_argument("--seed", type=int, default=7, help="random seed of the generated orders (default 7)")
+    p.add_argument("--timeout", type=float, default=300.0, help="give up a phase after this many seconds")
+    p.add_argument("--skip-baseline", action="store_true", help="do not run the bare baseline")
+    p.add_argument("--skip-latency", action="store_true", help="do not measure latency")
+    p.add_argument("--skip-scaling", action="store_true", help="do not run 2 workers")
+    p.add_argument("--skip-exactly-once", action="store_true", help="do not run exactly_once (Kafka only)")
+    p.add_argument("--profile", metavar="FILE",
+                   help="record the first at_least_once worker with py-spy into FILE (raw stacks) and "
+                        "print its top costs (needs `pip install -e .[bench]`)")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("channels", help="list the channels orderhub can ingest, with mode and source",
+                       description="List the loaded channels: the built-in mapping files and those of "
+                                   "ORDERHUB_CHANNELS_DIR, with their mode (ORDERHUB_CHANNEL_MODES) and "
+                                   "where each came from. A bad mapping file: exit 2, one line naming it.")
     p.set_defaults(func=_cmd_channels)
 
     p = sub.add_parser("address", help="normalise addresses to province/city/district and adcode",
@@ -232,6 +400,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--city", default="", help="platform split field, applied to every line")
     p.add_argument("--district", default="", help="platform split field, applied to every line")
     p.set_defaults(func=_cmd_address)
+
+    p = sub.add_parser("normalize", help="map platform order JSON to the standard order model (no broker)",
+                       description="Read one platform order payload (a JSON object, bare or as the API "
+                                   "response) or many (JSON lines) and print one standard order JSON "
+                                   "object per input on stdout. Invalid input: exit 2 and one line on "
+                                   "stderr naming the input line and the field.")
+    p.add_argument("--channel", required=True, help="channel name (see `orderhub channels`)")
+    p.add_argument("--shop-id", default="shop", help="shop id for the OLI (default: shop)")
+    p.add_argument("file", nargs="?", default="-", metavar="FILE|-", help="input file, or - for stdin (default)")
+    p.set_defaults(func=_cmd_normalize)
+    _add_rules_parser(sub)
+
+    from app.dlq_command import add_parser as add_dlq_parser
+
+    add_dlq_parser(sub)
+    sub.choices["dlq"].set_defaults(func=_cmd_dlq)
+
+    from app.lag_command import add_parser as add_lag_parser
+
+    add_lag_parser(sub)
+    sub.choices["lag"].set_defaults(func=_cmd_lag)
+
+    from app.control_command import add_parsers as add_control_parsers
+
+    add_control_parsers(sub)
+    for name in ("pause", "resume"):
+        sub.choices[name].set_defaults(func=_cmd_pause_resume)
     return parser
 
 
@@ -250,10 +445,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:
         from app.brokers import BrokerError
+        from app.channels.errors import MappingError
         from app.connectors.errors import ShopsFileError
         from app.settings import SettingsError
 
-        if isinstance(exc, SettingsError | BrokerError | ShopsFileError):
+        if isinstance(exc, SettingsError | BrokerError | MappingError | ShopsFileError):
             print(f"orderhub: {exc}", file=sys.stderr)
             return 2
         raise

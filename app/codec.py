@@ -12,8 +12,10 @@ from typing import Any
 
 import orjson
 
+from app.catalog.model import SkuEntry
 from app.domain.errors import DecodeError, ValidationError
 from app.domain.model import Order, Payment, WmsEvent, WmsEventType, utc
+from app.rules.model import Rule
 
 #: Inputs larger than this are refused before parsing (a platform order is a few KB).
 MAX_INPUT_BYTES = 512 * 1024
@@ -143,3 +145,23 @@ def decode_order(value: bytes | None) -> Order | None:
 
 def decode_payments(value: bytes | None) -> tuple[Payment, ...]:
     return () if value is None else tuple(Payment.from_dict(p) for p in orjson.loads(value))
+
+
+# ------------------------------------------------------------ reference data (compacted topics)
+
+
+def encode_rule(rule: Rule) -> bytes:
+    return orjson.dumps(rule.to_dict())
+
+
+def decode_rule(value: bytes) -> Rule:
+    """Raises `RuleDefinitionError` (a `ValidationError`) naming the rule and field."""
+    return Rule.from_dict(decode_json(value, what="rule"))
+
+
+def encode_sku(entry: SkuEntry) -> bytes:
+    return orjson.dumps(entry.to_dict())
+
+
+def decode_sku(value: bytes) -> SkuEntry:
+    return SkuEntry.from_dict(decode_json(value, what="SKU entry"))

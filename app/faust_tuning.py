@@ -2,7 +2,8 @@
 
 1. The consumer's fetch wait. 2. `CommitGate`: exactly_once commits only between events,
 with the table changelog in the same transaction. 3. Offset-gap accounting that could
-commit past a message not yet processed.
+commit past a message not yet processed. 4. `DeliveryGuard`: at least once, no offset
+commit after an output that failed to be delivered.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -170,3 +171,46 @@ def seek_before_resume() -> None:
     Recovery._resume_streams = wrap(Recovery._resume_streams)  # type: ignore[method-assign]
     Recovery._orderhub_seek_first = True  # type: ignore[attr-defined]
 
+
+class DeliveryGuard:
+    """Remembers the first output the producer failed to deliver; commits refuse to run after it.
+
+    At least once, agents hand outputs to the producer without waiting for each
+    acknowledgement; Faust flushes the producer before it commits offsets, but a flush
+    returns whether the batches succeeded or failed. aiokafka resolves a batch's message
+    futures in the same step as the batch future the flush waits on, so their callbacks
+    run before the flush returns: the commit sees the failure and stops the worker
+    instead of committing past the lost output.
+    """
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    def watch(self, delivery: asyncio.Future[Any]) -> None:
+        delivery.add_done_callback(self._on_done)
+
+    def _on_done(self, delivery: asyncio.Future[Any]) -> None:
+        if self.error is None and not delivery.cancelled() and delivery.exception() is not None:
+            self.error = delivery.exception()
+
+
+class OutputNotDeliveredError(RuntimeError):
+    """An output could not be written to Kafka; the worker stops rather than commit past it."""
+
+
+def install_delivery_guard(guard: DeliveryGuard) -> None:
+    from faust.transport.consumer import ThreadDelegateConsumer
+
+    if getattr(ThreadDelegateConsumer, "_orderhub_delivery_guarded", False):
+        return
+    original = ThreadDelegateConsumer._commit
+
+    async def _commit(self: Any, offsets: Any) -> bool:
+        if guard.error is not None:
+            exc = OutputNotDeliveredError(f"an output was not delivered: {guard.error!r}")
+            await self.app.crash(exc)
+            raise exc
+        return await original(self, offsets)
+
+    ThreadDelegateConsumer._commit = _commit  # type: ignore[method-assign]
+    ThreadDelegateConsumer._orderhub_delivery_guarded = True  # type: ignore[attr-defined]

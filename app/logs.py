@@ -46,11 +46,10 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
             exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False)
             if _has_rich() else structlog.dev.plain_traceback)
     structlog.configure(
-        # drop below-level calls first: per-event DEBUG lines then cost almost nothing
-        processors=[structlog.stdlib.filter_by_level, *shared,
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        # below-level methods are no-ops: a per-event DEBUG line costs one call, no processor
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)

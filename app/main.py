@@ -11,8 +11,10 @@ import faust
 from app.admin import ssl_context
 from app.faust_tuning import (
     CommitGate,
+    DeliveryGuard,
     fix_gap_accounting,
     install_commit_gate,
+    install_delivery_guard,
     seek_before_resume,
     set_consumer_fetch_wait,
 )
@@ -57,7 +59,7 @@ def create_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         canonical_url=f"http://{settings.web_host}:{settings.web_port}",
-        autodiscover=["agents", "tables"],
+        autodiscover=["agents", "tables", "app.web"],
         origin="app.main",
         version=1,
     )
@@ -68,5 +70,7 @@ topic_names = TopicNames(settings.topic_prefix)
 app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
+delivery_guard = DeliveryGuard()
+install_delivery_guard(delivery_guard)
 fix_gap_accounting()
 seek_before_resume()

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from app.domain.channel_modes import parse_channel_modes
+
 
 class SettingsError(ValueError):
     """A setting has a value orderhub cannot use; the message names the variable."""
@@ -18,6 +20,7 @@ class SettingsError(ValueError):
 
 GUARANTEES = ("auto", "at_least_once", "exactly_once")
 LOG_FORMATS = ("auto", "json", "console")
+WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 GEOCODERS = ("offline", "amap")
 DEFAULT_APP_RPS = "taobao=40,tmall=40,douyin=20,kuaishou=300,jd=20,pdd=50,wechat=20,shopify=40"
@@ -73,6 +76,30 @@ class Settings:
         "doc": "address geocoder: `offline` (shipped division table, no network) or `amap` (AMap's REST API)"})
     amap_key: str = field(default="", repr=False, metadata={
         "doc": "AMap web-service key, needed when ORDERHUB_GEOCODER=amap (never logged)", "secret": True})
+    channels_dir: str = field(default="", metadata={
+        "doc": "folder of extra channel mapping files (`<channel>.yaml`), loaded at start-up; "
+               "a file named like a built-in channel replaces it (docs/channels.md)"})
+    channel_modes: str = field(default="", metadata={
+        "doc": "per-channel mode `channel=mode`, comma-separated, mode `off`, `shadow` or `live` "
+               "(`douyin=shadow,jd=off`); unlisted channels are live (docs/channels.md)"})
+    lag_groups: str = field(default="", metadata={
+        "doc": "other consumer groups whose lag the workers watch and `orderhub lag` shows, comma-separated "
+               "(e.g. the WMS's group); the workers' own group is always included"})
+    lag_interval_s: int = field(default=10, metadata={"doc": "how often each worker samples lag and rate"})
+    lag_alert_threshold: int = field(default=10000, metadata={
+        "doc": "alert `consumer_lag_high` when a group's summed lag on a topic exceeds this"})
+    lag_stall_s: int = field(default=30, metadata={
+        "doc": "alert `consumer_stalled` when a partition has lag > 0 and no commit for this long"})
+    alert_webhook_url: str = field(default="", metadata={
+        "doc": "forward alerts to this webhook (http/https); empty = do not forward"})
+    alert_webhook_format: str = field(default="generic", metadata={
+        "doc": "`generic` (the alert JSON), `dingtalk` or `wecom` (group-robot markdown messages)"})
+    alert_webhook_secret: str = field(default="", repr=False, metadata={
+        "doc": "DingTalk robot signing secret (`SEC...`), if the robot uses signing", "secret": True})
+    alert_dedup_s: int = field(default=300, metadata={
+        "doc": "an alert with the same kind and subject is forwarded at most once in this many seconds"})
+    alert_rate_per_min: int = field(default=20, metadata={
+        "doc": "at most this many webhook messages a minute (DingTalk allows 20); the rest are summarised"})
     connector_shops: str = field(default="", metadata={
         "doc": "shops file (YAML or TOML) of `orderhub connect`: channel, shop, API root, app key/secret, limits"})
     connector_app_rps: str = field(default=DEFAULT_APP_RPS, metadata={
@@ -130,6 +157,22 @@ class Settings:
             raise SettingsError(f"ORDERHUB_GEOCODER must be one of {', '.join(GEOCODERS)}, not {self.geocoder!r}")
         if self.geocoder == "amap" and not self.amap_key:
             raise SettingsError("ORDERHUB_GEOCODER=amap needs ORDERHUB_AMAP_KEY")
+        try:
+            parse_channel_modes(self.channel_modes)
+        except ValueError as exc:
+            raise SettingsError(f"ORDERHUB_CHANNEL_MODES: {exc}") from None
+        if not 1 <= self.lag_interval_s <= 300:
+            raise SettingsError("ORDERHUB_LAG_INTERVAL_S must be between 1 and 300")
+        if self.lag_stall_s < self.lag_interval_s:
+            raise SettingsError("ORDERHUB_LAG_STALL_S must be at least ORDERHUB_LAG_INTERVAL_S")
+        if self.lag_alert_threshold < 1:
+            raise SettingsError("ORDERHUB_LAG_ALERT_THRESHOLD must be at least 1")
+        if self.alert_webhook_format not in WEBHOOK_FORMATS:
+            raise SettingsError(f"ORDERHUB_ALERT_WEBHOOK_FORMAT must be one of {', '.join(WEBHOOK_FORMATS)}")
+        if self.alert_webhook_url and not self.alert_webhook_url.startswith(("http://", "https://")):
+            raise SettingsError("ORDERHUB_ALERT_WEBHOOK_URL must start with http:// or https://")
+        if self.alert_dedup_s < 0 or self.alert_rate_per_min < 1:
+            raise SettingsError("ORDERHUB_ALERT_DEDUP_S must be >= 0 and ORDERHUB_ALERT_RATE_PER_MIN >= 1")
         parse_rates(self.connector_app_rps, "ORDERHUB_CONNECTOR_APP_RPS")
         parse_rates(self.connector_shop_rps, "ORDERHUB_CONNECTOR_SHOP_RPS")
         if not 10 <= self.connector_headroom_pct <= 100:
@@ -142,6 +185,12 @@ class Settings:
             raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER=1 needs ORDERHUB_CONNECTOR_SHOPS")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
+
+    @property
+    def watched_groups(self) -> list[str]:
+        """The consumer groups the lag monitor watches: our own first, then ORDERHUB_LAG_GROUPS."""
+        extra = [g.strip() for g in self.lag_groups.split(",") if g.strip()]
+        return list(dict.fromkeys([self.app_id, *extra]))
 
     @property
     def bootstrap_servers(self) -> str:

@@ -31,6 +31,19 @@ class TopicNames:
     def ops_commands(self) -> str:
         return self._t("ops-commands")
 
+    # reference data: compacted, read in full by every worker
+    @property
+    def rules(self) -> str:
+        return self._t("rules")
+
+    @property
+    def skus(self) -> str:
+        return self._t("skus")
+
+    @property
+    def reference(self) -> tuple[str, ...]:
+        return (self.rules, self.skus)
+
     # internal: channel orders and payments re-keyed by oli so one worker owns each order
     @property
     def order_inputs(self) -> str:
@@ -57,6 +70,16 @@ class TopicNames:
     @property
     def alerts(self) -> str:
         return self._t("alerts")
+
+    @property
+    def control(self) -> str:
+        """Pause / resume commands every worker follows (compacted, one partition)."""
+        return self._t("control")
+
+    @property
+    def dlq_replays(self) -> str:
+        """Compacted record of replayed DLQ ids (`orderhub dlq replay`), key = DLQ id."""
+        return self._t("dlq-replays")
 
     @staticmethod
     def dlq(topic: str) -> str:

@@ -63,6 +63,9 @@ def _drop_state_after_unclean_stop(tabledir: Path, marker: Path) -> bool:
 
 
 def run_worker(settings: Settings, *, web: bool = True) -> int:
+    from app.channel_setup import load_channels
+
+    load_channels(settings)  # a bad mapping file or mode stops the start here, with one line
     guarantee = resolve_guarantee(settings)
     os.environ["ORDERHUB_PROCESSING_GUARANTEE"] = guarantee
     configure_logging(settings.log_level, settings.log_format)

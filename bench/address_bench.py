@@ -4,7 +4,7 @@
 
 Prints medians over the repeats, as addresses per second on one core (wall clock and
 process CPU time: on a shared machine CPU time is the steadier of the two), plus the
-accuracy on the mix. The baseline needs `pip install -e ".[bench]"` (jionlp); without it
+accuracy on the mix. The baseline needs `pip install -e ".[bench-address]"` (jionlp); without it
 the baseline lines say so.
 """
 
@@ -107,7 +107,7 @@ def main() -> int:
     try:
         wall, cpu = _timed(lambda: __import__("jionlp"))
     except ImportError:
-        print('baseline: jionlp not installed (pip install -e ".[bench]")')
+        print('baseline: jionlp not installed (pip install -e ".[bench-address]")')
         return 0
     import jionlp
 

@@ -4,18 +4,33 @@ An adapter is stateless: ``adapt(payload, shop_id=...)`` maps one platform order
 decoded JSON) to an `Order` with ``version=0`` (the domain assigns versions), or raises
 `AdapterError` (bad shape/value, naming the field) / `UnknownStatusError` (a status code
 its table does not know). Adapters never read the clock, log or do I/O.
-`default_registry()` returns a fresh registry holding the built-in adapters.
+Most channels are mapping files (app/channels/mapping.py, docs/channels.md "Mapping file
+format"); the built-in ones ship in app/channels/mappings/. `builtin_registry()` returns a
+fresh registry holding every built-in channel; `default_registry()` only the TOP ones.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from app.channels.builtin import builtin_adapters
+from app.channels.engine import MappingAdapter
+from app.channels.errors import MappingError
+from app.channels.mapping import parse_mapping
 from app.channels.taobao import TaobaoAdapter
 from app.domain.errors import UnknownChannelError
 from app.domain.model import Order
 
-__all__ = ["Adapter", "AdapterRegistry", "TaobaoAdapter", "default_registry"]
+__all__ = [
+    "Adapter",
+    "AdapterRegistry",
+    "MappingAdapter",
+    "MappingError",
+    "TaobaoAdapter",
+    "builtin_registry",
+    "default_registry",
+    "parse_mapping",
+]
 
 
 @runtime_checkable
@@ -62,5 +77,12 @@ class AdapterRegistry:
 
 
 def default_registry() -> AdapterRegistry:
-    """A new registry with the built-in adapters: ``taobao`` and ``tmall`` (same TOP format)."""
+    """A new registry with the TOP adapters only: ``taobao`` and ``tmall`` (same TOP format).
+
+    The registry the first release shipped; the workers and the CLI use `builtin_registry`."""
     return AdapterRegistry((TaobaoAdapter("taobao"), TaobaoAdapter("tmall")))
+
+
+def builtin_registry() -> AdapterRegistry:
+    """A new registry with every built-in channel (the mapping files in app/channels/mappings/)."""
+    return AdapterRegistry(builtin_adapters())

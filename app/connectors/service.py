@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 
 from app.connectors.client import PlatformClient
 from app.connectors.cursor import Cursor
+from app.connectors.hooks import HookReceiver, stats_view
 from app.connectors.kafka import CursorStore, Outbox, ensure_connector_topics
 from app.connectors.limiter import Pace
 from app.connectors.puller import ShopConnector
@@ -28,7 +29,6 @@ from app.connectors.shops import ShopConfig
 from app.logs import get_logger
 from app.platforms import api_for
 from app.topic_names import TopicNames
-from app.web.hooks import HookReceiver, stats_view
 
 log = get_logger("orderhub.connectors")
 

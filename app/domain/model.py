@@ -175,6 +175,18 @@ class Hold:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A routing rule in one version: recorded with every decision it took part in."""
+
+    id: str
+    version: int
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RuleRef:
+        return cls(d["id"], d["version"])
+
+
+@dataclass(frozen=True, slots=True)
 class Fulfillment:
     warehouse: str = ""
     carrier: str = ""
@@ -183,6 +195,8 @@ class Fulfillment:
     shipped_at: datetime | None = None
     state: FulfillmentState = FulfillmentState.NONE
     cancel_command_id: str = ""
+    #: the rules that fired in the routing decision behind `command_id`
+    rules_fired: tuple[RuleRef, ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Fulfillment:
@@ -194,6 +208,7 @@ class Fulfillment:
             shipped_at=parse_time(d.get("shipped_at")),
             state=FulfillmentState(d.get("state", "NONE")),
             cancel_command_id=d.get("cancel_command_id", ""),
+            rules_fired=tuple(RuleRef.from_dict(r) for r in d.get("rules_fired") or ()),
         )
 
 
@@ -223,6 +238,8 @@ class Order:
     fulfillment: Fulfillment = field(default_factory=Fulfillment)
     #: payment ids already applied: a payment delivered twice changes nothing
     payment_ids: tuple[str, ...] = ()
+    #: the order's channel is in shadow mode: processed and published, but never shipped
+    shadow: bool = False
 
     @property
     def versioned_id(self) -> str:
@@ -259,6 +276,7 @@ class Order:
             holds=tuple(Hold.from_dict(x) for x in d.get("holds") or ()),
             fulfillment=Fulfillment.from_dict(d.get("fulfillment") or {}),
             payment_ids=tuple(d.get("payment_ids") or ()),
+            shadow=bool(d.get("shadow", False)),
         )
 
 
@@ -329,6 +347,8 @@ class FulfillmentCommand:
     #: the command this one cancels (CANCEL_SHIPMENT only)
     cancels: str = ""
     trace: dict[str, str] = field(default_factory=dict)
+    #: the routing rules (id, version) behind this command's carrier, warehouse and tags
+    rules_fired: tuple[RuleRef, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
 
@@ -342,6 +362,10 @@ class OrderEvent:
     at: datetime
     order: Order
     cause: dict[str, str]
+    #: the order's channel is in shadow mode: no fulfillment command follows from this event
+    shadow: bool = False
+    #: the routing rules that fired for this change (FulfillmentRequested, OrderHeld by routing)
+    rules_fired: tuple[RuleRef, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
 

@@ -13,18 +13,22 @@ fulfillment command is due. The rules:
 - An order whose SHIP command is out and that is then cancelled or gets a refund request
   gets one CANCEL_SHIPMENT command (intercept) with its own command_id.
 - Payments that arrive before their order wait in `pending` and apply on arrival.
+- An order of a shadow-mode channel (`Order.shadow`) gets events, never a command; when
+  its channel goes live, its next channel update clears the flag and it is routed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Protocol
 
 from app.domain.errors import UnknownOrderError
 from app.domain.model import (
     FULFILLMENT_RANK,
     STATUS_RANK,
     TERMINAL_STATUSES,
+    Address,
     Alert,
     CommandType,
     Fulfillment,
@@ -32,11 +36,13 @@ from app.domain.model import (
     FulfillmentState,
     Hold,
     HoldSource,
+    Line,
     Order,
     OrderEvent,
     OrderStatus,
     Payment,
     RefundStatus,
+    RuleRef,
     WmsEvent,
     WmsEventType,
 )
@@ -53,11 +59,35 @@ SHIP_IN_FLIGHT = frozenset(
 
 
 @dataclass(frozen=True, slots=True)
+class RoutingOutcome:
+    """What routing decided for an order about to ship (app/routing computes it from rules,
+    the SKU catalog and the geocoder)."""
+
+    carrier: str
+    warehouse: str
+    #: holds the decision adds (rule holds, approvals, address_unresolved, sku_unmapped, rule_error:<id>)
+    holds: tuple[Hold, ...] = ()
+    tags: tuple[str, ...] = ()
+    rules_fired: tuple[RuleRef, ...] = ()
+    #: the normalised receiver address to store on the order, or None to keep it
+    address: Address | None = None
+    #: the lines with their weights filled in, or None to keep them
+    lines: tuple[Line, ...] | None = None
+
+
+class Router(Protocol):
+    def decide(self, order: Order) -> RoutingOutcome: ...
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingDefaults:
-    """Where an order ships when no rule says otherwise."""
+    """Where an order ships when no rule says otherwise; also the router without rules."""
 
     warehouse: str = "WH-DEFAULT"
     carrier: str = "SF"
+
+    def decide(self, order: Order) -> RoutingOutcome:
+        return RoutingOutcome(carrier=self.carrier, warehouse=self.warehouse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,23 +115,24 @@ class _Change:
     order: Order
     now: datetime
     cause: dict[str, str]
-    routing: RoutingDefaults
+    routing: Router
     events: list[OrderEvent] = field(default_factory=list)
     commands: list[FulfillmentCommand] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
-    def accept(self, new: Order, event_type: str) -> None:
+    def accept(self, new: Order, event_type: str, rules_fired: tuple[RuleRef, ...] = ()) -> None:
         self.order = replace(new, version=self.order.version + 1)
-        self._emit(event_type)
+        self._emit(event_type, rules_fired)
 
     def create(self, new: Order) -> None:
         self.order = replace(new, version=1)
         self._emit("OrderCreated")
 
-    def _emit(self, event_type: str) -> None:
+    def _emit(self, event_type: str, rules_fired: tuple[RuleRef, ...] = ()) -> None:
         self.events.append(
             OrderEvent(type=event_type, oli=self.order.oli, version=self.order.version,
-                       at=self.now, order=self.order, cause=self.cause)
+                       at=self.now, order=self.order, cause=self.cause, shadow=self.order.shadow,
+                       rules_fired=rules_fired)
         )
 
     def alert(self, kind: str, detail: str) -> None:
@@ -191,6 +222,7 @@ def _needs_ship(order: Order) -> bool:
     f = order.fulfillment
     return (
         order.status is OrderStatus.PAID
+        and not order.shadow  # a shadow-mode channel: events only, never a command
         and not order.holds
         and order.refund_status not in REFUND_BLOCKS_SHIPPING
         and (f.state is FulfillmentState.NONE or f.state is FulfillmentState.INTERCEPTED
@@ -205,30 +237,49 @@ def _needs_intercept(order: Order) -> bool:
     )
 
 
+def _routed(order: Order, outcome: RoutingOutcome) -> Order:
+    """The order with what routing found: normalised address, line weights, rule tags."""
+    receiver = order.receiver
+    if outcome.address is not None:
+        receiver = replace(receiver, address=outcome.address)
+    new_tags = tuple(t for t in outcome.tags if t not in order.tags)
+    return replace(order, receiver=receiver, lines=order.lines if outcome.lines is None else outcome.lines,
+                   tags=order.tags + new_tags)
+
+
 def route(change: _Change) -> None:
-    """Decide the fulfillment command due for the order's current state, if any."""
+    """Decide the fulfillment command due for the order's current state, if any.
+
+    An order due to ship is routed (`Router.decide`: address, weights, rules); any hold
+    routing adds, or a missing address field, holds it instead of shipping. The rules
+    that fired are recorded on the order event, the command and the order's fulfillment.
+    """
     order = change.order
     if _needs_ship(order):
+        outcome = change.routing.decide(order)
+        order = _routed(order, outcome)
         problems = address_problems(order)
+        holds = outcome.holds
         if problems:
-            held = replace(order, holds=order.holds + (
-                Hold("address_invalid", "missing " + ", ".join(problems), HoldSource.SYSTEM),))
-            change.accept(held, "OrderHeld")
+            holds = (Hold("address_invalid", "missing " + ", ".join(problems), HoldSource.SYSTEM),) + holds
+        if holds:
+            change.accept(replace(order, holds=order.holds + holds), "OrderHeld", outcome.rules_fired)
             return
         command_id = order.versioned_id
         fulfillment = Fulfillment(
-            warehouse=order.fulfillment.warehouse or change.routing.warehouse,
-            carrier=order.fulfillment.carrier or change.routing.carrier,
+            warehouse=order.fulfillment.warehouse or outcome.warehouse,
+            carrier=order.fulfillment.carrier or outcome.carrier,
             command_id=command_id,
             state=FulfillmentState.REQUESTED,
+            rules_fired=outcome.rules_fired,
         )
         change.commands.append(FulfillmentCommand(
             command_id=command_id, type=CommandType.SHIP, oli=order.oli, version=order.version,
             warehouse=fulfillment.warehouse, carrier=fulfillment.carrier,
             receiver=order.receiver, lines=order.lines, requested_at=change.now,
-            trace=dict(change.cause),
+            trace=dict(change.cause), rules_fired=outcome.rules_fired,
         ))
-        change.accept(replace(order, fulfillment=fulfillment), "FulfillmentRequested")
+        change.accept(replace(order, fulfillment=fulfillment), "FulfillmentRequested", outcome.rules_fired)
     elif _needs_intercept(order):
         f = order.fulfillment
         command_id = order.versioned_id
@@ -266,7 +317,7 @@ def apply_channel_update(
     incoming: Order,
     pending: tuple[Payment, ...],
     now: datetime,
-    routing: RoutingDefaults,
+    routing: Router,
 ) -> Decision:
     cause = {"source": "channel", "ref": f"{incoming.channel_status}@{incoming.updated_at.isoformat()}"}
     if current is None:
@@ -293,7 +344,7 @@ def apply_payment(
     payment: Payment,
     pending: tuple[Payment, ...],
     now: datetime,
-    routing: RoutingDefaults,
+    routing: Router,
 ) -> Decision:
     if current is None:
         if any(p.payment_id == payment.payment_id for p in pending):
@@ -316,7 +367,7 @@ _PROGRESS = {
 
 
 def apply_wms_event(
-    current: Order | None, event: WmsEvent, now: datetime, routing: RoutingDefaults
+    current: Order | None, event: WmsEvent, now: datetime, routing: Router
 ) -> Decision:
     if current is None:
         raise UnknownOrderError(f"WMS event {event.event} for unknown order {event.oli}")

@@ -1,1 +1,1 @@
-"""HTTP views that are not Faust pages: the platforms' webhooks."""
+"""Faust wiring: HTTP views on the worker's web server (found by autodiscovery), one module per concept."""

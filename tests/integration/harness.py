@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -33,6 +34,8 @@ class Pipeline:
         self.workers: list[subprocess.Popen[bytes]] = []
         self.log_path = tmp / "worker.log"
         self.web_ports: dict[str, int] = {}
+        #: extra ORDERHUB_* settings for the workers this pipeline starts
+        self.extra_env: dict[str, str] = {}
 
     async def create_topics(self) -> None:
         await ensure_topics(self.bootstrap, all_topics(self.names), partitions=PARTITIONS)
@@ -41,19 +44,34 @@ class Pipeline:
         env = worker_env(self.bootstrap, self.prefix, data_dir, PARTITIONS)
         env["ORDERHUB_LOG_LEVEL"] = "INFO"  # the tests read the worker's INFO lines
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
+        env.update(self.extra_env)
         return env
 
-    def start_worker(self, name: str = "w1") -> subprocess.Popen[bytes]:
+    def start_worker(self, name: str = "w1", *, web_port: int | None = None,
+                     extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start a worker; with `web_port` its web server listens on 127.0.0.1:web_port."""
         data_dir = self.tmp / name
         data_dir.mkdir(exist_ok=True)
         (data_dir / "ready").unlink(missing_ok=True)
-        env = self.env(data_dir)
+        env = {**self.env(data_dir), **(extra_env or {})}
         # each worker its own URL: Faust's assignor tells group members apart by it
-        env["ORDERHUB_WEB_PORT"] = str(self.web_ports.setdefault(name, free_port()))
-        proc = start_worker(env, self.log_path)
+        port = web_port if web_port is not None else self.web_ports.setdefault(name, free_port())
+        env["ORDERHUB_WEB_PORT"] = str(port)
+        if web_port is None:
+            proc = start_worker(env, self.log_path)
+        else:
+            env["ORDERHUB_WEB_HOST"] = "127.0.0.1"
+            proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env,
+                                    stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         wait_ready(proc, data_dir, self.log_path, timeout=120)
         self.workers.append(proc)
         return proc
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run `orderhub <args>` against this pipeline's broker and prefix."""
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], env=self.env(self.tmp / "cli"),
+                              capture_output=True, text=True, timeout=timeout)
 
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGKILL)

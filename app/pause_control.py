@@ -1,0 +1,122 @@
+"""Pause / resume of input topics on every worker, through `<prefix>.control`.
+
+Every worker follows the whole control topic with a group-less consumer (a consumer
+group would give each worker only some of its partitions) and pauses fetching from the
+partitions it is assigned of every paused topic (Faust's consumer `pause_partitions`).
+The workers keep running, keep their assignments and keep committing what they have
+processed, so the lag of a paused topic keeps growing and keeps being reported.
+Faust resumes all partitions after each rebalance; the pause is re-applied every second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from app.admin import client_security, ensure_topics
+from app.logs import get_logger
+from app.operations.control import ControlCommand, PauseState
+from app.operations.errors import OperationsError
+from app.settings import Settings
+from app.topic_names import TopicNames
+
+log = get_logger("orderhub.control")
+
+
+async def ensure_control_topic(settings: Settings) -> str:
+    topic = TopicNames(settings.topic_prefix).control
+    await ensure_topics(settings.bootstrap_servers, [topic], partitions=1, replication=settings.replication,
+                        config={"cleanup.policy": "compact"}, **client_security(settings))
+    return topic
+
+
+def _consumer(settings: Settings) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False,
+                            auto_offset_reset="earliest", fetch_max_wait_ms=500, **client_security(settings))
+
+
+def _apply_record(state: PauseState, value: bytes | None) -> ControlCommand | None:
+    try:
+        command = ControlCommand.from_dict(orjson.loads(value or b"null"))
+    except (orjson.JSONDecodeError, OperationsError) as exc:
+        log.warning("control.unreadable", error=str(exc))
+        return None
+    state.apply(command)
+    return command
+
+
+async def read_state(settings: Settings) -> PauseState:
+    """The current paused state, from the whole control topic."""
+    topic = await ensure_control_topic(settings)
+    state = PauseState()
+    consumer = _consumer(settings)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        end = (await consumer.end_offsets([tp]))[tp]
+        while await consumer.position(tp) < end:
+            for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
+                for record in records:
+                    _apply_record(state, record.value)
+    finally:
+        await consumer.stop()
+    return state
+
+
+async def send_command(settings: Settings, command: ControlCommand) -> None:
+    topic = await ensure_control_topic(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                                **client_security(settings))
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=command.key.encode(), value=orjson.dumps(command.as_dict()))
+    finally:
+        await producer.stop()
+
+
+class PauseController:
+    """Follows the control topic and pauses this worker's partitions of paused topics."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state = PauseState()
+        self._paused_here: set[Any] = set()
+
+    @property
+    def paused_topics(self) -> frozenset[str]:
+        return self.state.topics
+
+    async def follow(self) -> None:
+        topic = await ensure_control_topic(self.settings)
+        consumer = _consumer(self.settings)
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(topic, 0)])
+            await consumer.seek_to_beginning()
+            self.state = PauseState()  # rebuilt from the start: the topic is compacted
+            while True:
+                batch = await consumer.getmany(timeout_ms=1000)
+                for records in batch.values():
+                    for record in records:
+                        command = _apply_record(self.state, record.value)
+                        if command is not None:
+                            log.info("control.applied", action=command.action, topic=command.target,
+                                     reason=command.reason)
+        finally:
+            await consumer.stop()
+
+    def apply(self, faust_consumer: Any) -> None:
+        """Pause the assigned partitions of paused topics; resume the ones no longer paused."""
+        assigned = set(faust_consumer.assignment())
+        paused = {tp for tp in assigned if tp.topic in self.state.topics}
+        if paused:
+            faust_consumer.pause_partitions(paused)  # idempotent; Faust resumes all after a rebalance
+        resumed = (self._paused_here - paused) & assigned
+        if resumed:
+            faust_consumer.resume_partitions(resumed)
+        if paused != self._paused_here:
+            log.info("control.partitions", paused=sorted(f"{tp.topic}:{tp.partition}" for tp in paused))
+        self._paused_here = paused
