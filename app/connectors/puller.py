@@ -60,7 +60,8 @@ class ShopConnector:
         assert ref.modified is not None and ref.status is not None
         fresh, previous = self.seen.claim(ref.external_id, ref.modified, ref.status)
         if not fresh:
-            self.stats["unchanged"] += 1
+            # unchanged, or older than what was produced (a push overtaken by a newer state)
+            self.stats["unchanged" if previous is not None and ref.modified >= previous[0] else f"stale_{source}"] += 1
             return None
         try:
             future = await self.outbox.envelope(self.shop.channel, self.shop.shop_id, ref.external_id, payload)
