@@ -21,6 +21,7 @@ from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
 from app.main import app, commit_gate, delivery_guard
+from app.offset_trace import processed as trace_processed
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
 # bound once (the worker configures logging before the agents are imported): calls skip the lazy proxy
@@ -46,9 +47,11 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
             if gated:
                 async with commit_gate.processing(event):
                     await handle(event)
+                    trace_processed(event.message)
             else:
                 await handle(event)
                 event.ack()
+                trace_processed(event.message)
         except Exception as exc:
             log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
                          offset=event.message.offset, error=repr(exc), exc_info=True)

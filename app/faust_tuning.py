@@ -2,8 +2,12 @@
 
 1. The consumer's fetch wait. 2. `CommitGate`: exactly_once commits only between events,
 with the table changelog in the same transaction. 3. Offset-gap accounting that could
-commit past a message not yet processed. 4. `DeliveryGuard`: at least once, no offset
-commit after an output that failed to be delivered.
+commit past a message not yet processed. 4. `seek_before_resume`: after a rebalance,
+stream partitions flow again only once sought and with Faust's buffers emptied.
+5. `fetch_only_active_partitions`: a fetch never returns records of paused partitions
+(which Faust would drop after aiokafka's position had moved past them: lost or stalled
+partitions after a restart). Findings and evidence: docs/reliability.md.
+6. `DeliveryGuard`: at least once, no offset commit after an output that failed to be delivered.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -36,6 +40,56 @@ def set_consumer_fetch_wait(ms: int) -> None:
     cls._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
 
 
+class ActivePartitions:
+    """What aiokafka may return to Faust's fetch: the partitions active *now*, even if none.
+
+    Faust passes its live set of active partitions to aiokafka's `Fetcher.fetched_records`,
+    which waits for records and, on every wake-up, returns those of the partitions in the
+    set, or of *every* assigned partition when the set is empty (`if partitions and tp not
+    in partitions`). When Faust pauses all its partitions while a fetch is waiting (the end
+    of changelog recovery pauses the changelog partitions while the stream partitions are
+    still paused), the fetch returns records of paused partitions; Faust drops them, but
+    aiokafka's position has moved past them. This view is never empty to aiokafka and
+    answers membership from the live set.
+    """
+
+    __slots__ = ("_live",)
+
+    def __init__(self, live: Any) -> None:
+        self._live = live
+
+    def __contains__(self, tp: object) -> bool:
+        return tp in self._live
+
+    def __bool__(self) -> bool:
+        return True
+
+
+def fetch_only_active_partitions() -> None:
+    """Never let a fetch return records of partitions Faust has paused (see `ActivePartitions`).
+
+    Without this, a restarted worker could lose its stream partitions' positions at the end
+    of recovery: Faust's seek to the committed offsets repairs only partitions that have a
+    committed offset (aiokafka's `seek_to_committed` skips the others, which then jump to
+    the log end unprocessed) and were sought after the dropped fetch returned (the others
+    are never fetched again: the partition stalls at its committed offset, without error).
+    """
+    cls = faust_aiokafka.AIOKafkaConsumerThread
+    if getattr(cls, "_orderhub_fetch_active_only", False):
+        return
+    original = cls._fetch_records
+
+    async def _fetch_records(self: Any, consumer: Any, active_partitions: Any,
+                             timeout: float | None = None,  # noqa: ASYNC109 — Faust's signature
+                             max_records: int | None = None) -> Any:
+        if active_partitions is not None:  # None: a client-only app, which fetches everything
+            active_partitions = ActivePartitions(active_partitions)
+        return await original(self, consumer, active_partitions, timeout=timeout, max_records=max_records)
+
+    cls._fetch_records = _fetch_records  # type: ignore[method-assign]
+    cls._orderhub_fetch_active_only = True  # type: ignore[attr-defined]
+
+
 class CommitGate:
     """Exactly-once commits that line up with events, whatever Faust's offset bookkeeping says.
 
@@ -48,10 +102,14 @@ class CommitGate:
       transaction, so a crash can keep an event's command but lose the state change;
     So agents hold the gate while they process an event and ack it before leaving; the
     commit waits until no event is in flight, holds new ones back (writer preference, so
-    it cannot starve) and drains the changelog buffer before committing.
+    it cannot starve) and waits until every buffered changelog record has been written
+    before committing. (Faust's own `ProducerBuffer.flush` is not enough: it gives up when
+    no record was sent within 0.1 s, which a loaded event loop easily exceeds, and it
+    counts a record being handed to the producer as already sent.)
     """
 
     def __init__(self) -> None:
+        self._buffered: list[asyncio.Future[Any]] = []
         self._active = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -71,6 +129,16 @@ class CommitGate:
             if self._active == 0:
                 self._idle.set()
 
+    def track(self, record: asyncio.Future[Any]) -> None:
+        """Note a record put in Faust's producer buffer; it resolves once written."""
+        self._buffered.append(record)
+
+    async def written(self) -> None:
+        """Wait until every tracked record is written (or raise its send error)."""
+        while self._buffered:
+            records, self._buffered = self._buffered, []
+            await asyncio.gather(*records)
+
     @contextlib.asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
         self._open.clear()
@@ -83,15 +151,22 @@ class CommitGate:
 
 def install_commit_gate(gate: CommitGate) -> None:
     from faust.transport.consumer import TransactionManager
+    from faust.transport.producer import ProducerBuffer
 
     if getattr(TransactionManager, "_orderhub_gated", False):
         return
     original_commit = TransactionManager.commit
+    original_put = ProducerBuffer.put
+
+    def put(self: Any, fut: Any) -> None:
+        if self.app.in_transaction:  # only transactional commits wait for them
+            gate.track(fut)
+        original_put(self, fut)
 
     async def commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
         async with gate.exclusive():
-            await self.app.producer.buffer.flush()
             try:
+                await gate.written()
                 return await original_commit(self, offsets, start_new_transaction)
             except Exception as exc:
                 # The transaction's outcome is unknown; continuing would commit later
@@ -99,6 +174,7 @@ def install_commit_gate(gate: CommitGate) -> None:
                 await self.app.crash(exc)
                 raise
 
+    ProducerBuffer.put = put  # type: ignore[method-assign]
     TransactionManager.commit = commit  # type: ignore[method-assign]
     TransactionManager._orderhub_gated = True  # type: ignore[attr-defined]
 
@@ -127,48 +203,36 @@ def fix_gap_accounting() -> None:
 
 
 def seek_before_resume() -> None:
-    """Seek stream partitions to their committed offsets *before* they are resumed.
+    """Resume stream partitions only after they are sought and Faust's buffers are cleared.
 
-    After a rebalance, Faust's recovery resumes the stream partitions and only then seeks
-    them to their committed offsets (faust/tables/recovery.py, `on_recovery_completed` and
-    `_resume_streams`). Records fetched in between are processed while the seek runs; the
-    seek then resets Faust's read offsets underneath them, and the next record looks like
-    an offset gap, which Faust counts as acknowledged. Messages in that "gap" that were
-    fetched but dropped (the stream skips events of a paused flow) are then committed
-    without ever being processed: lost input after a kill -9 and restart. Seeking while the
-    partitions are still paused leaves nothing in flight.
+    After a rebalance, Faust's recovery (faust/tables/recovery.py, `on_recovery_completed`;
+    `_resume_streams` in apps without tables) resumes the stream partitions, seeks them to
+    their committed offsets, then resumes the flow, which empties the streams' buffers
+    (mode's `FlowControlEvent.resume`). Each step can lose or strand input (the first was
+    observed, docs/reliability.md finding 1; the others follow from reading the code):
+
+    - records fetched between the resume and the seek are processed while the seek runs; the
+      seek resets Faust's read offsets underneath them, and the next record looks like an
+      offset gap, which Faust counts as acknowledged: records skipped;
+    - records delivered to a stream before the flow resume are dropped from its buffer while
+      Faust's read offset has moved past them: never processed, never acknowledged, never
+      fetched again. One such record is committed past (Faust's commit tolerates a hole of one
+      offset after the committed one, meant for a transaction marker); two or more and the
+      commit never includes the partition again: the partition stalls;
+    - when another rebalance starts while the seek runs, Faust abandons this recovery; the
+      partitions of the *new* assignment are already paused, and resuming them now would let
+      them flow before their own recovery and seek, with both effects above.
+
+    So the resume is held back until the whole step has completed for the same generation
+    (seek done, flow resumed, buffers emptied). If it does not complete, the partitions stay
+    paused and the next recovery resumes them.
     """
     from faust.tables.recovery import Recovery
 
     if getattr(Recovery, "_orderhub_seek_first", False):
         return
-
-    def wrap(original: Any) -> Any:
-        async def seek_first(self: Any, generation_id: int = 0) -> None:
-            consumer = self.app.consumer
-            resume = consumer.resume_partitions
-            perform_seek = consumer.perform_seek
-            deferred: list[set[Any]] = []
-
-            async def seek_then_resume() -> None:
-                await perform_seek()
-                while deferred:
-                    resume(deferred.pop())
-
-            consumer.resume_partitions = deferred.append
-            consumer.perform_seek = seek_then_resume
-            try:
-                await original(self, generation_id)
-            finally:
-                del consumer.resume_partitions
-                del consumer.perform_seek
-                while deferred:  # a path that resumed without seeking
-                    resume(deferred.pop())
-
-        return seek_first
-
-    Recovery.on_recovery_completed = wrap(Recovery.on_recovery_completed)  # type: ignore[method-assign]
-    Recovery._resume_streams = wrap(Recovery._resume_streams)  # type: ignore[method-assign]
+    Recovery.on_recovery_completed = resume_when_sought(Recovery.on_recovery_completed)  # type: ignore[method-assign]
+    Recovery._resume_streams = resume_when_sought(Recovery._resume_streams)  # type: ignore[method-assign]
     Recovery._orderhub_seek_first = True  # type: ignore[attr-defined]
 
 
@@ -214,3 +278,33 @@ def install_delivery_guard(guard: DeliveryGuard) -> None:
 
     ThreadDelegateConsumer._commit = _commit  # type: ignore[method-assign]
     ThreadDelegateConsumer._orderhub_delivery_guarded = True  # type: ignore[attr-defined]
+
+
+def resume_when_sought(step: Any) -> Any:
+    """Wrap a Faust recovery step so its `resume_partitions` runs only after the step succeeded
+    for its generation, and never for partitions that were not sought."""
+    async def recover(self: Any, generation_id: int = 0) -> None:
+        consumer = self.app.consumer
+        perform_seek = consumer.perform_seek
+        held: set[Any] = set()
+        sought = False
+
+        async def seek() -> None:
+            nonlocal sought
+            await perform_seek()
+            sought = True
+
+        consumer.resume_partitions = held.update
+        consumer.perform_seek = seek
+        try:
+            await step(self, generation_id)
+        finally:
+            del consumer.resume_partitions
+            del consumer.perform_seek
+        if not held or self.app.consumer_generation_id != generation_id:
+            return  # nothing to resume, or a newer rebalance owns the partitions now
+        if not sought:  # no such path in Faust today; never let unsought partitions flow
+            await perform_seek()
+        consumer.resume_partitions(held)
+
+    return recover

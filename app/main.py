@@ -12,12 +12,14 @@ from app.admin import ssl_context
 from app.faust_tuning import (
     CommitGate,
     DeliveryGuard,
+    fetch_only_active_partitions,
     fix_gap_accounting,
     install_commit_gate,
     install_delivery_guard,
     seek_before_resume,
     set_consumer_fetch_wait,
 )
+from app.offset_trace import install as install_offset_trace
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> faust.App:
 
 settings = Settings.from_env()
 topic_names = TopicNames(settings.topic_prefix)
+install_offset_trace(bool(settings.trace_offsets))
 app = create_app(settings)
 commit_gate = CommitGate()
 install_commit_gate(commit_gate)
@@ -74,3 +77,4 @@ delivery_guard = DeliveryGuard()
 install_delivery_guard(delivery_guard)
 fix_gap_accounting()
 seek_before_resume()
+fetch_only_active_partitions()

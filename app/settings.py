@@ -100,6 +100,9 @@ class Settings:
         "doc": "an alert with the same kind and subject is forwarded at most once in this many seconds"})
     alert_rate_per_min: int = field(default=20, metadata={
         "doc": "at most this many webhook messages a minute (DingTalk allows 20); the rest are summarised"})
+    trace_offsets: int = field(default=0, metadata={
+        "doc": "`1` = log each input record's offset as the worker fetches, delivers, processes, "
+               "acknowledges, seeks and commits it, to diagnose lost or stuck partitions (verbose; docs/reliability.md)"})
     connector_shops: str = field(default="", metadata={
         "doc": "shops file (YAML or TOML) of `orderhub connect`: channel, shop, API root, app key/secret, limits"})
     connector_app_rps: str = field(default=DEFAULT_APP_RPS, metadata={
@@ -147,6 +150,8 @@ class Settings:
             raise SettingsError(f"ORDERHUB_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
         if not 6 <= self.session_timeout_s <= 300:
             raise SettingsError("ORDERHUB_SESSION_TIMEOUT_S must be between 6 and 300 (Kafka's group limits)")
+        if self.trace_offsets not in (0, 1):
+            raise SettingsError("ORDERHUB_TRACE_OFFSETS must be 0 or 1")
         if self.partitions < 1:
             raise SettingsError("ORDERHUB_PARTITIONS must be at least 1")
         if self.sasl_mechanism not in SASL_MECHANISMS:

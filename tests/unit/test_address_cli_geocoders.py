@@ -15,6 +15,7 @@ from app.domain.errors import TransientError
 from app.domain.model import Address
 from app.geocoders import make_geocoder
 from app.geocoders.amap import AmapGeocoder, GeocoderError, parse_geocode
+from app.routing.geocoding import DomesticGeocoder
 from app.settings import Settings, SettingsError
 
 
@@ -79,14 +80,16 @@ def test_bad_geocoder_setting_is_exit_2(monkeypatch: pytest.MonkeyPatch, capsys:
 
 
 def test_make_geocoder_is_offline_by_default() -> None:
-    assert isinstance(make_geocoder(Settings.from_env({})), OfflineGeocoder)
+    geocoder = make_geocoder(Settings.from_env({}))
+    assert isinstance(geocoder, DomesticGeocoder) and isinstance(geocoder.china, OfflineGeocoder)
 
 
 def test_amap_needs_a_key() -> None:
     with pytest.raises(SettingsError, match="ORDERHUB_AMAP_KEY"):
         Settings.from_env({"ORDERHUB_GEOCODER": "amap"})
     settings = Settings.from_env({"ORDERHUB_GEOCODER": "amap", "ORDERHUB_AMAP_KEY": "s3cr3t-key"})
-    assert isinstance(make_geocoder(settings), AmapGeocoder)
+    geocoder = make_geocoder(settings)
+    assert isinstance(geocoder, DomesticGeocoder) and isinstance(geocoder.china, AmapGeocoder)
     assert "s3cr3t-key" not in repr(settings) and settings.redacted()["amap_key"] == "***"
 
 

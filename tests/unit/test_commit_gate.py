@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import pytest
+
 from app.faust_tuning import CommitGate
 
 
@@ -69,3 +71,23 @@ async def test_a_failed_event_is_not_acked() -> None:
     assert event.acked == []
     async with gate.exclusive():  # and the gate is idle again
         pass
+
+
+async def test_commit_waits_until_buffered_changelog_records_are_written() -> None:
+    gate = CommitGate()
+    record: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    gate.track(record)
+    waiting = asyncio.create_task(gate.written())
+    await asyncio.sleep(0.3)  # longer than Faust's own flush waits before giving up
+    assert not waiting.done()
+    record.set_result("written")
+    await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_failed_changelog_record_fails_the_commit() -> None:
+    gate = CommitGate()
+    record: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    gate.track(record)
+    record.set_exception(RuntimeError("fenced"))
+    with pytest.raises(RuntimeError, match="fenced"):
+        await gate.written()
