@@ -41,6 +41,13 @@ def _cmd_broker(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from app.demo import DemoOptions, run_demo
 
+    if args.source == "simulate":
+        from app.demo_simulate import run_simulated_demo
+
+        if args.orders < 1:
+            raise UsageError("orderhub demo: --orders must be at least 1")
+        return run_simulated_demo(DemoOptions(orders=args.orders, broker=args.broker, seed=args.seed,
+                                              timeout_s=args.timeout, partitions=args.partitions, rate=args.rate))
     if args.orders < 1:
         raise UsageError("orderhub demo: --orders must be at least 1")
     if args.rate <= 0:
@@ -70,6 +77,62 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     except BenchError as exc:  # a phase failed: say where, without a traceback
         print(f"orderhub bench: {exc}", file=sys.stderr)
         return 1
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.platforms import CHANNELS
+    from app.settings import Settings
+    from app.simulator.command import SimulateArgs, parse_numbers, run_simulate
+    from app.simulator.server import SimOptions
+    from app.simulator.world import WorldSpec
+
+    settings = Settings.from_env()
+    channels = tuple(c.strip() for c in args.channels.split(",") if c.strip()) if args.channels else CHANNELS
+    unknown = [c for c in channels if c not in CHANNELS]
+    if unknown:
+        raise UsageError(f"orderhub simulate: unknown channel {unknown[0]!r} (known: {', '.join(CHANNELS)})")
+    if args.orders < 1 or args.shops < 1 or args.duration <= 0:
+        raise UsageError("orderhub simulate: --orders, --shops and --duration must be positive")
+    for name in ("error_share", "timeout_share", "push_drop"):
+        if not 0 <= getattr(args, name) <= 1:
+            raise UsageError(f"orderhub simulate: --{name.replace('_', '-')} must be between 0 and 1")
+    try:
+        app_rps = parse_numbers(args.app_rps or settings.connector_app_rps, "--app-rps", positive=True)
+        shop_rps = parse_numbers(args.shop_rps or settings.connector_shop_rps, "--shop-rps", positive=True)
+        skew = parse_numbers(args.skew, "--skew", positive=False)
+    except ValueError as exc:
+        raise UsageError(f"orderhub simulate: {exc}") from None
+    spec = WorldSpec(channels=channels, orders=args.orders, shops_per_channel=args.shops, duration_s=args.duration,
+                     seed=args.seed, skew_s=skew, late_write_max_s=args.late_max, push_drop_share=args.push_drop)
+    options = SimOptions(app_rps=app_rps, shop_rps=shop_rps, error_share=args.error_share,
+                         timeout_share=args.timeout_share, hang_s=args.hang, hook_url=args.hook_url or "")
+    return run_simulate(SimulateArgs(spec, options, port=args.port, run_for_s=args.run_for,
+                                     shops_out=Path(args.shops_out) if args.shops_out else None,
+                                     truth_out=Path(args.truth) if args.truth else None))
+
+
+def _cmd_connect(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from app.connectors.command import run_connect
+    from app.connectors.errors import ShopsFileError
+    from app.settings import Settings
+
+    if args.broker:
+        os.environ["ORDERHUB_BROKER"] = args.broker
+    settings = Settings.from_env()
+    shops = args.shops or settings.connector_shops
+    if not shops:
+        raise UsageError("orderhub connect: give --shops FILE or set ORDERHUB_CONNECTOR_SHOPS")
+    web_port = None if args.without_web else (args.web_port if args.web_port is not None
+                                              else settings.connector_web_port)
+    try:
+        return run_connect(settings, Path(shops), web_port=web_port, pull=not args.push_only)
+    except ShopsFileError as exc:
+        raise UsageError(f"orderhub connect: {exc}") from None
 
 
 def _cmd_channels(args: argparse.Namespace) -> int:
@@ -255,7 +318,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--partitions", type=int, default=4, help="partitions per topic (default 4)")
     p.add_argument("--rate", type=float, default=100.0, help="orders sent per second (default 100)")
     p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
+    p.add_argument("--source", choices=("generated", "simulate"), default="generated",
+                   help="`generated`: orders sent straight to Kafka (default); `simulate`: the platform "
+                        "simulator's orders, pulled and pushed by the connectors (--rate is then orders/s created "
+                        "on the platforms)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("simulate", help="serve simulated platform order APIs on 127.0.0.1",
+                       description="Serve the order APIs of the simulated platforms (list/detail, paging, "
+                                   "rate limits with each platform's error, clock skew, late writes, 5xx and "
+                                   "hanging calls, signed webhooks) over seeded orders that change status "
+                                   "over time. Prints one JSON line with the URL; Ctrl-C stops it. "
+                                   "GET /_sim/truth is every order and change, GET /_sim/stats the counters.")
+    p.add_argument("--orders", type=int, default=600, help="orders over all channels (default 600)")
+    p.add_argument("--channels", default="", help="comma-separated channels (default: all the simulator knows)")
+    p.add_argument("--shops", type=int, default=2, help="shops per channel (default 2)")
+    p.add_argument("--duration", type=float, default=30.0,
+                   help="orders are created over this many seconds; changes go on to 1.5x (default 30)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--port", type=int, default=0, help="listen port (default: a free one)")
+    p.add_argument("--hook-url", default="", help="push every change to URL/hooks/{channel}/{shop}")
+    p.add_argument("--error-share", type=float, default=0.02, help="share of calls answered 5xx (default 0.02)")
+    p.add_argument("--timeout-share", type=float, default=0.01, help="share of calls that hang (default 0.01)")
+    p.add_argument("--hang", type=float, default=6.0, help="seconds a hanging call hangs (default 6)")
+    p.add_argument("--app-rps", default="", help="per-app limits, channel=rps,... (default ORDERHUB_CONNECTOR_APP_RPS)")
+    p.add_argument("--shop-rps", default="", help="per-shop limits (default ORDERHUB_CONNECTOR_SHOP_RPS)")
+    p.add_argument("--skew", default="douyin=2,jd=-3,kuaishou=1",
+                   help="platform clock minus real clock per channel, seconds (default douyin=2,jd=-3,kuaishou=1)")
+    p.add_argument("--late-max", type=float, default=2.0, help="changes show up in lists up to this late (s)")
+    p.add_argument("--push-drop", type=float, default=0.0, help="share of pushes the platform loses")
+    p.add_argument("--shops-out", help="write a shops file for `orderhub connect` here")
+    p.add_argument("--truth", help="write the ground truth (every order and change) here when stopping")
+    p.add_argument("--run-for", type=float, help="stop after this many seconds")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("connect", help="pull orders from the platforms and receive their webhooks",
+                       description="Run the connectors of a shops file: per shop an incremental pull by "
+                                   "modified-time window (cursor checkpointed in <prefix>.connector-cursors), "
+                                   "paced under the per-shop and per-app limits, and the webhook receiver "
+                                   "POST /hooks/{channel}/{shop}; envelopes go to <prefix>.channel-orders. "
+                                   "See docs/connectors.md.")
+    p.add_argument("--shops", help="shops file, YAML or TOML (default ORDERHUB_CONNECTOR_SHOPS)")
+    p.add_argument("--broker", help="bootstrap servers (overrides ORDERHUB_BROKER)")
+    p.add_argument("--web-port", type=int, help="webhook server port (default ORDERHUB_CONNECTOR_WEB_PORT)")
+    p.add_argument("--without-web", action="store_true", help="no webhook server (pull only)")
+    p.add_argument("--push-only", action="store_true", help="no pulls (webhooks only)")
+    p.set_defaults(func=_cmd_connect)
+
 
     p = sub.add_parser("bench", help="measure throughput, latency, memory and state size",
                        description="Start a broker (or use --broker), preload generated events and measure, "
@@ -353,9 +462,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from app.brokers import BrokerError
         from app.channels.errors import MappingError
+        from app.connectors.errors import ShopsFileError
         from app.settings import SettingsError
 
-        if isinstance(exc, SettingsError | BrokerError | MappingError):
+        if isinstance(exc, SettingsError | BrokerError | MappingError | ShopsFileError):
             print(f"orderhub: {exc}", file=sys.stderr)
             return 2
         raise

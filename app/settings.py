@@ -23,6 +23,23 @@ LOG_FORMATS = ("auto", "json", "console")
 WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 GEOCODERS = ("offline", "amap")
+DEFAULT_APP_RPS = "taobao=40,tmall=40,douyin=20,kuaishou=300,jd=20,pdd=50,wechat=20,shopify=40"
+DEFAULT_SHOP_RPS = "taobao=10,tmall=10,douyin=10,kuaishou=300,jd=10,pdd=50,wechat=10,shopify=2"
+
+
+def parse_rates(text: str, name: str) -> dict[str, float]:
+    """`channel=rps,channel=rps` → {channel: rps}; a bad entry raises `SettingsError` naming `name`."""
+    rates: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        channel, sep, raw = part.partition("=")
+        try:
+            rate = float(raw) if sep else -1.0
+        except ValueError:
+            rate = -1.0
+        if not channel.strip() or rate <= 0:
+            raise SettingsError(f"{name}: expected channel=requests_per_second, not {part!r}")
+        rates[channel.strip()] = rate
+    return rates
 
 
 @dataclass(frozen=True)
@@ -92,6 +109,30 @@ class Settings:
         "doc": "YAML/JSON approval policy (which changes need one or two approvers); empty = the built-in default"})
     stuck_after_s: int = field(default=900, metadata={
         "doc": "a paid order not acknowledged by the warehouse after this long is listed as stuck"})
+    connector_shops: str = field(default="", metadata={
+        "doc": "shops file (YAML or TOML) of `orderhub connect`: channel, shop, API root, app key/secret, limits"})
+    connector_app_rps: str = field(default=DEFAULT_APP_RPS, metadata={
+        "doc": "per-app request limits per channel (requests/s over all the app's shops), `channel=rps,...`"})
+    connector_shop_rps: str = field(default=DEFAULT_SHOP_RPS, metadata={
+        "doc": "per-shop request limits per channel (requests/s), `channel=rps,...`"})
+    connector_headroom_pct: int = field(default=90, metadata={
+        "doc": "connectors send at most this share of a limit, so timer jitter never pushes a second over it"})
+    connector_overlap_s: int = field(default=60, metadata={
+        "doc": "each pull window starts this long before the cursor (> platform clock skew + late writes)"})
+    connector_settle_ms: int = field(default=1000, metadata={
+        "doc": "a pull window ends this long before now (the platform is still writing the last moment)"})
+    connector_poll_ms: int = field(default=2000, metadata={"doc": "pause between two pulls of a shop"})
+    connector_lookback_s: int = field(default=3600, metadata={
+        "doc": "a shop without a checkpointed cursor is pulled from this long ago"})
+    connector_timeout_ms: int = field(default=5000, metadata={"doc": "timeout of one platform API call"})
+    connector_attempts: int = field(default=6, metadata={
+        "doc": "tries of one API call (jittered exponential backoff) before the window is retried later"})
+    connector_web_port: int = field(default=6070, metadata={
+        "doc": "port of `orderhub connect`'s web server (webhooks `POST /hooks/{channel}/{shop}`, `/connectors/stats`)"})
+    connector_in_worker: int = field(default=0, metadata={
+        "doc": "1: `orderhub worker` also runs the connectors of ORDERHUB_CONNECTOR_SHOPS and serves their webhooks"})
+    hook_max_age_s: int = field(default=300, metadata={
+        "doc": "webhooks whose signed timestamp is further than this from now are refused as replays"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -145,6 +186,16 @@ class Settings:
             raise SettingsError("ORDERHUB_ALERT_DEDUP_S must be >= 0 and ORDERHUB_ALERT_RATE_PER_MIN >= 1")
         if self.stuck_after_s < 1:
             raise SettingsError("ORDERHUB_STUCK_AFTER_S must be at least 1")
+        parse_rates(self.connector_app_rps, "ORDERHUB_CONNECTOR_APP_RPS")
+        parse_rates(self.connector_shop_rps, "ORDERHUB_CONNECTOR_SHOP_RPS")
+        if not 10 <= self.connector_headroom_pct <= 100:
+            raise SettingsError("ORDERHUB_CONNECTOR_HEADROOM_PCT must be between 10 and 100")
+        if self.connector_attempts < 1 or self.connector_timeout_ms < 1 or self.connector_poll_ms < 0:
+            raise SettingsError("ORDERHUB_CONNECTOR_ATTEMPTS/_TIMEOUT_MS must be positive, _POLL_MS not negative")
+        if self.connector_in_worker not in (0, 1):
+            raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER must be 0 or 1")
+        if self.connector_in_worker and not self.connector_shops:
+            raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER=1 needs ORDERHUB_CONNECTOR_SHOPS")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

@@ -49,6 +49,11 @@ class TopicNames:
     def order_inputs(self) -> str:
         return self._t("order-inputs")
 
+    # the pull connectors' checkpoints (compacted, key channel:shop)
+    @property
+    def connector_cursors(self) -> str:
+        return self._t("connector-cursors")
+
     # outputs
     @property
     def order_events(self) -> str:

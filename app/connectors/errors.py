@@ -1,0 +1,11 @@
+"""Pure: the connectors' errors (the platforms' API errors live in app/platforms/base.py)."""
+
+from __future__ import annotations
+
+from app.domain.errors import OrderhubError
+
+
+class ShopsFileError(OrderhubError):
+    """The shops file cannot be used; the message names the shop and the field."""
+
+    code = "shops_file_error"
