@@ -21,8 +21,9 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
+from app.admin import topic_partitions
 from app.brokers import free_port
 from app.connectors.service import ConnectorOptions, ConnectorService
 from app.connectors.shops import ShopConfig, parse_shops
@@ -116,8 +117,8 @@ class Rig:
     async def _drain(self, consumer: AIOKafkaConsumer, topic: str, *, assign: bool = True
                      ) -> list[tuple[str, dict[str, Any], float]]:
         if assign:
-            await consumer.topics()  # metadata
-            tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            tps = await topic_partitions(consumer, [topic])  # full metadata: Apache Kafka answers
+            assert tps, f"topic {topic} does not exist"  # only for topics a client already tracks
             consumer.assign(tps)
             await consumer.seek_to_beginning(*tps)
         tps = list(consumer.assignment())
