@@ -231,34 +231,43 @@ def _settled(seen: Observed, paid: set[str], cancelled: set[str], all_olis: set[
             + len((seen.created & all_olis) - paid - cancelled))
 
 
-def run_demo(opts: DemoOptions) -> int:
+def open_broker(spec_text: str | None) -> tuple[Any, str]:
+    """The demo's broker: a given host:port (nothing to stop), or one started here."""
     from app.brokers import parse_broker_spec, start_broker, start_embedded
 
-    broker = None
-    workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
-    prefix = f"demo-{uuid.uuid4().hex[:8]}"
-    names = TopicNames(prefix)
-    spec = parse_broker_spec(opts.broker) if opts.broker else None
+    spec = parse_broker_spec(spec_text) if spec_text else None
     if spec is not None and spec.bootstrap:
-        bootstrap = spec.bootstrap
-        print(f"using broker {bootstrap}", file=sys.stderr)
-    elif spec is not None:
+        print(f"using broker {spec.bootstrap}", file=sys.stderr)
+        return None, spec.bootstrap
+    if spec is not None:
         print(f"starting a {spec.kind} broker ...", file=sys.stderr)
         broker = start_broker(spec.kind)
-        bootstrap = broker.bootstrap
     else:
         print("starting the embedded broker ...", file=sys.stderr)
         broker = start_embedded()
-        bootstrap = broker.bootstrap
+    return broker, broker.bootstrap
+
+
+def start_demo_worker(bootstrap: str, prefix: str, workdir: Path, partitions: int) -> subprocess.Popen[bytes]:
+    """Create the demo's topics, start one worker in `workdir` and wait until it is ready."""
+    asyncio.run(ensure_topics(bootstrap, all_topics(TopicNames(prefix)), partitions=partitions))
+    data_dir = workdir / "worker"
+    data_dir.mkdir()
+    log_path = workdir / "worker.log"
+    print(f"starting a worker (log: {log_path}) ...", file=sys.stderr)
+    worker = start_worker(worker_env(bootstrap, prefix, data_dir, partitions), log_path)
+    wait_ready(worker, data_dir, log_path)
+    return worker
+
+
+def run_demo(opts: DemoOptions) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
+    prefix = f"demo-{uuid.uuid4().hex[:8]}"
+    names = TopicNames(prefix)
+    broker, bootstrap = open_broker(opts.broker)
     worker = None
     try:
-        asyncio.run(ensure_topics(bootstrap, all_topics(names), partitions=opts.partitions))
-        data_dir = workdir / "worker"
-        data_dir.mkdir()
-        log_path = workdir / "worker.log"
-        print(f"starting a worker (log: {log_path}) ...", file=sys.stderr)
-        worker = start_worker(worker_env(bootstrap, prefix, data_dir, opts.partitions), log_path)
-        wait_ready(worker, data_dir, log_path)
+        worker = start_demo_worker(bootstrap, prefix, workdir, opts.partitions)
         print(f"sending {opts.orders} orders at {opts.rate:.0f}/s ...", file=sys.stderr)
         summary = asyncio.run(_drive(opts, bootstrap, names))
     finally:

@@ -35,17 +35,15 @@ import aiohttp
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from app.admin import all_topics, ensure_topics
 from app.brokers import free_port
 from app.demo import (
     DemoOptions,
     Observed,
     _observe,
+    open_broker,
     percentile,
-    start_worker,
+    start_demo_worker,
     stop_worker,
-    wait_ready,
-    worker_env,
 )
 from app.platforms import CHANNELS, api_for
 from app.settings import Settings, parse_rates
@@ -260,32 +258,13 @@ def _summary(truth: dict[str, Any], channel_of: dict[str, str], stats: dict[str,
 
 
 def run_simulated_demo(opts: DemoOptions) -> int:
-    from app.brokers import parse_broker_spec, start_broker, start_embedded
-
-    broker = None
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
     prefix = f"demo-{uuid.uuid4().hex[:8]}"
     names = TopicNames(prefix)
-    spec = parse_broker_spec(opts.broker) if opts.broker else None
-    if spec is not None and spec.bootstrap:
-        bootstrap = spec.bootstrap
-    elif spec is not None:
-        print(f"starting a {spec.kind} broker ...", file=sys.stderr)
-        broker = start_broker(spec.kind)
-        bootstrap = broker.bootstrap
-    else:
-        print("starting the embedded broker ...", file=sys.stderr)
-        broker = start_embedded()
-        bootstrap = broker.bootstrap
+    broker, bootstrap = open_broker(opts.broker)
     worker = None
     try:
-        asyncio.run(ensure_topics(bootstrap, all_topics(names), partitions=opts.partitions))
-        data_dir = workdir / "worker"
-        data_dir.mkdir()
-        log_path = workdir / "worker.log"
-        print(f"starting a worker (log: {log_path}) ...", file=sys.stderr)
-        worker = start_worker(worker_env(bootstrap, prefix, data_dir, opts.partitions), log_path)
-        wait_ready(worker, data_dir, log_path)
+        worker = start_demo_worker(bootstrap, prefix, workdir, opts.partitions)
         print(f"simulating {opts.orders} orders on {', '.join(demo_channels())} at {opts.rate:g}/s "
               f"(logs in {workdir}) ...", file=sys.stderr)
         summary = asyncio.run(_drive(opts, bootstrap, names, workdir))
