@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from agents.history import record as record_history
 from agents.wiring import dead_letter, log, publish, send, utcnow
 from app import codec
 from app.console import bulk
@@ -40,8 +41,13 @@ async def check_console_files() -> None:
 
 
 async def send_audit(entries: Iterable[AuditEntry], source: Any) -> None:
+    sent = []
     for entry in entries:
-        await send(audit_topic, entry.oli.encode(), codec.encode(entry), source)
+        encoded = codec.encode(entry)
+        sent.append(encoded)
+        await send(audit_topic, entry.oli.encode(), encoded, source)
+    if sent:
+        record_history(audit=sent)
 
 
 async def audit_automatic_holds(decision: transitions.Decision, source: Any) -> None:

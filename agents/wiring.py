@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.history import record as record_history
 from app import codec, metrics
 from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
@@ -107,16 +108,21 @@ async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
 
 
 async def publish(decision: Decision, source: Any) -> None:
-    """Emit what a decision says, in order: commands, order events, alerts."""
+    """Emit what a decision says, in order: commands, order events, alerts; then record the
+    events in the order's history."""
     for command in decision.commands:
         await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
         if command.type == "SHIP":
             metrics.payment_to_command.observe(max(0.0, utcnow().timestamp() - origin_ms(source) / 1000))
+    events = []
     for order_event in decision.events:
-        await send(order_events_topic, order_event.oli.encode(), codec.encode(order_event), source)
+        encoded = codec.encode(order_event)
+        events.append(encoded)
+        await send(order_events_topic, order_event.oli.encode(), encoded, source)
         if order_event.type == "OrderHeld" and order_event.order.holds:
             metrics.holds.labels(order_event.order.holds[-1].reason).inc()
     for alert in decision.alerts:
         await send(alerts_topic, alert.kind.encode(), codec.encode(alert), source)
         metrics.alerts.labels(alert.kind).inc()
         log.warning("order.alert", oli=alert.oli, kind=alert.kind, detail=alert.detail)
+    record_history(events=events)

@@ -37,7 +37,7 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
 
 def create_app(settings: Settings) -> faust.App:
     guarantee = "at_least_once" if settings.processing_guarantee == "auto" else settings.processing_guarantee
-    set_consumer_fetch_wait(settings.consumer_fetch_wait_ms)
+    set_consumer_fetch_wait(settings.consumer_fetch_wait_ms or 10)  # 0 (auto) is resolved by `orderhub worker`
     return faust.App(
         settings.app_id,
         broker=settings.broker_url,

@@ -52,6 +52,12 @@ consumer_lag = Gauge("orderhub_consumer_lag", "Messages between a group's commit
 consumption_rate = Gauge("orderhub_consumption_rate",
                          "Committed messages per second over the last lag sample interval",
                          ("group", "topic", "partition"), registry=REGISTRY)
+backlog = Gauge("orderhub_backlog_messages", "The workers' own group: summed lag on its input topics "
+                "(channel orders, payments, order inputs, WMS events, operator commands)", registry=REGISTRY)
+catchup_rate = Gauge("orderhub_catchup_rate", "The workers' own group: input messages committed per second "
+                     "over the last lag sample", registry=REGISTRY)
+backlog_eta = Gauge("orderhub_backlog_eta_seconds", "Estimated seconds until the backlog is processed at the "
+                    "current rate (-1 = unknown: no progress in the last sample)", registry=REGISTRY)
 lag_samples_failed = Counter("orderhub_lag_samples_failed", "Lag samples that could not read the cluster",
                              registry=REGISTRY)
 

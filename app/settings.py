@@ -70,8 +70,9 @@ class Settings:
     session_timeout_s: int = field(default=10, metadata={
         "doc": "consumer group session timeout; a dead worker's partitions move after this long "
                "(the embedded broker also holds a new group's first join for half of it)"})
-    consumer_fetch_wait_ms: int = field(default=10, metadata={
-        "doc": "longest time a fetch waits for data (Faust hard-codes 1500 ms; lower = lower latency)"})
+    consumer_fetch_wait_ms: int = field(default=0, metadata={
+        "doc": "longest time a fetch waits for data; 0 = auto: 500 ms on Apache Kafka (it answers as soon "
+               "as records arrive), 10 ms on the embedded broker (it always waits the full time)"})
     geocoder: str = field(default="offline", metadata={
         "doc": "address geocoder: `offline` (shipped division table, no network) or `amap` (AMap's REST API)"})
     amap_key: str = field(default="", repr=False, metadata={
@@ -90,6 +91,9 @@ class Settings:
         "doc": "alert `consumer_lag_high` when a group's summed lag on a topic exceeds this"})
     lag_stall_s: int = field(default=30, metadata={
         "doc": "alert `consumer_stalled` when a partition has lag > 0 and no commit for this long"})
+    backlog_report_threshold: int = field(default=1000, metadata={
+        "doc": "log catch-up progress (backlog, rate, ETA) each lag sample while the workers' summed input "
+               "lag exceeds this, and once when it clears"})
     alert_webhook_url: str = field(default="", metadata={
         "doc": "forward alerts to this webhook (http/https); empty = do not forward"})
     alert_webhook_format: str = field(default="generic", metadata={
