@@ -16,6 +16,7 @@ from app.faust_tuning import (
     fix_gap_accounting,
     install_commit_gate,
     install_delivery_guard,
+    rebuild_regained_partitions,
     seek_before_resume,
     set_consumer_fetch_wait,
 )
@@ -78,3 +79,4 @@ install_delivery_guard(delivery_guard)
 fix_gap_accounting()
 seek_before_resume()
 fetch_only_active_partitions()
+rebuild_regained_partitions()

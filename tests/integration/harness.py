@@ -113,9 +113,14 @@ class Pipeline:
         return count
 
     async def collect(self, topic: str, *, until: Callable[[list[dict[str, Any]]], bool],
-                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True) -> list[dict[str, Any]]:  # noqa: ASYNC109
+                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True,  # noqa: ASYNC109
+                      idle_timeout: float | None = None) -> list[dict[str, Any]]:
         """Read `topic` from the start (read_committed) until `until(records)` holds, then `settle` more
-        seconds so that a late duplicate would be seen too. Fails with what it has on timeout."""
+        seconds so that a late duplicate would be seen too. Fails with what it has on timeout.
+
+        With `idle_timeout`, give up after that many seconds without a new record (a stall),
+        while records keep coming for at most `timeout` seconds: a slow shared machine is
+        not a failure, a stopped pipeline is."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
                                     isolation_level="read_committed", enable_auto_commit=False,
                                     fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
@@ -124,13 +129,16 @@ class Pipeline:
         try:
             consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
             await consumer.seek_to_beginning()
-            deadline = time.monotonic() + timeout
+            started = time.monotonic()
+            deadline = started + (idle_timeout if idle_timeout is not None else timeout)
             done_at: float | None = None
             while True:
                 batch = await consumer.getmany(timeout_ms=200)
                 for recs in batch.values():
                     records.extend(orjson.loads(r.value) for r in recs)
                 now = time.monotonic()
+                if batch and idle_timeout is not None:
+                    deadline = min(started + timeout, now + idle_timeout)
                 if done_at is None and until(records):
                     done_at = now
                 if done_at is not None and now - done_at >= settle:
