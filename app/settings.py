@@ -91,6 +91,10 @@ class Settings:
         "doc": "alert `consumer_lag_high` when a group's summed lag on a topic exceeds this"})
     lag_stall_s: int = field(default=30, metadata={
         "doc": "alert `consumer_stalled` when a partition has lag > 0 and no commit for this long"})
+    rocksdb_cache_mb: int = field(default=8, metadata={
+        "doc": "RocksDB block cache per table partition, MiB (Faust's default is 2 GiB each)"})
+    rocksdb_write_buffer_mb: int = field(default=8, metadata={
+        "doc": "RocksDB write buffer (memtable) per table partition, MiB, at most 2 of them (Faust: 3 x 64)"})
     backlog_report_threshold: int = field(default=1000, metadata={
         "doc": "log catch-up progress (backlog, rate, ETA) each lag sample while the workers' summed input "
                "lag exceeds this, and once when it clears"})
