@@ -110,7 +110,9 @@ async def publish(decision: Decision, source: Any) -> None:
     """Emit what a decision says, in order: commands, order events, alerts."""
     for command in decision.commands:
         await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
-        if command.type == "SHIP":
+        if command.attempt > 1:  # the stuck-order watchdog's re-send of the same command_id
+            metrics.recommands.inc()
+        elif command.type == "SHIP":
             metrics.payment_to_command.observe(max(0.0, utcnow().timestamp() - origin_ms(source) / 1000))
     for order_event in decision.events:
         await send(order_events_topic, order_event.oli.encode(), codec.encode(order_event), source)

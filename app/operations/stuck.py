@@ -1,0 +1,54 @@
+"""Pure: one pass of the stuck-order watchdog over the orders a worker owns.
+
+The pass reads every stored order, so it skips cheaply what cannot be watched: an order
+is decoded only when its stored JSON (compact orjson, `app.codec`) says it is PAID with a
+fulfillment that is not yet acknowledged. What to do with each order is
+`app.domain.watchdog.assess`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from app import codec
+from app.domain.watchdog import WatchAction, WatchdogPolicy, assess
+
+_PAID = b'"status":"PAID"'
+_UNACKNOWLEDGED = (b'"state":"REQUESTED"', b'"state":"NONE"', b'"state":"INTERCEPTED"')
+
+
+def may_be_watched(value: bytes) -> bool:
+    """False only for orders the watchdog certainly ignores (a fast test on the stored bytes)."""
+    return _PAID in value and any(state in value for state in _UNACKNOWLEDGED)
+
+
+@dataclass(slots=True)
+class ScanResult:
+    #: OLIs whose watchdog action is due now
+    due: list[str] = field(default_factory=list)
+    #: raised as stuck and still not acknowledged
+    alerted: int = 0
+    #: past the SLA without an acknowledgement, raised or not
+    overdue: int = 0
+    scanned: int = 0
+    decoded: int = 0
+
+
+def scan(items: Iterable[tuple[bytes, bytes]], now: datetime, policy: WatchdogPolicy) -> ScanResult:
+    result = ScanResult()
+    for _key, value in items:
+        result.scanned += 1
+        if not may_be_watched(value):
+            continue
+        order = codec.decode_order(value)
+        result.decoded += 1
+        if order is None:
+            continue
+        verdict = assess(order, now, policy)
+        result.alerted += verdict.alerted
+        result.overdue += verdict.overdue
+        if verdict.action is not WatchAction.NONE:
+            result.due.append(order.oli)
+    return result
