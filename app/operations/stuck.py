@@ -15,13 +15,23 @@ from datetime import datetime
 from app import codec
 from app.domain.watchdog import WatchAction, WatchdogPolicy, assess
 
-_PAID = b'"status":"PAID"'
-_UNACKNOWLEDGED = (b'"state":"REQUESTED"', b'"state":"NONE"', b'"state":"INTERCEPTED"')
+_STATUS = b'"status":"'
+_STATE = b'"state":"'
+_UNACKNOWLEDGED = (b"REQ", b"NON", b"INT")  # REQUESTED, NONE, INTERCEPTED
 
 
 def may_be_watched(value: bytes) -> bool:
-    """False only for orders the watchdog certainly ignores (a fast test on the stored bytes)."""
-    return _PAID in value and any(state in value for state in _UNACKNOWLEDGED)
+    """False only for orders the watchdog certainly ignores: a fast test on the stored bytes.
+
+    The order's own `"status"` is the first such key (after the short identity fields) and
+    the fulfillment's `"state"` the only one, near the end: `find` and `rfind` stop early.
+    (A quote inside a JSON string is escaped, so no string value can look like a key.)
+    """
+    at = value.find(_STATUS)
+    if at < 0 or value[at + 10:at + 15] != b'PAID"':
+        return False
+    at = value.rfind(_STATE)
+    return at >= 0 and value[at + 9:at + 12] in _UNACKNOWLEDGED
 
 
 @dataclass(slots=True)

@@ -238,6 +238,16 @@ def test_the_byte_filter_never_skips_an_order_the_watchdog_acts_on() -> None:
         assert may_be_watched(codec.encode(order))
     acked = replace(commanded(), fulfillment=replace(commanded().fulfillment, state=FulfillmentState.ACCEPTED))
     assert not may_be_watched(codec.encode(acked)) and not may_be_watched(codec.encode(unpaid()))
+    tricky = replace(commanded(), external_id='x"status":"SHIPPED"', seller_memo='"state":"SHIPPED"',
+                     parcels=(('"state":"SHIPPED"',),), receiver=replace(RECEIVER, name='"state":"NONE"'))
+    assert may_be_watched(codec.encode(tricky))
+    assert not may_be_watched(codec.encode(replace(tricky, status=OrderStatus.SHIPPED)))
+
+
+def test_the_order_json_has_one_state_key_and_status_comes_first() -> None:
+    """What `may_be_watched` relies on: a new field named `state` or `status` must update it."""
+    blob = codec.encode(commanded())
+    assert blob.count(b'"state":') == 1 and blob.find(b'"status":') < blob.find(b'"channel_status":')
 
 
 def test_scan_finds_due_orders_and_counts_raised_ones() -> None:
