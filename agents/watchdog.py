@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
+from itertools import islice
 
 from agents.wiring import log, utcnow
 from app import codec, metrics
 from app.domain.watchdog import WatchdogPolicy, WatchdogTick
 from app.main import app, settings
-from app.operations.stuck import scan
+from app.operations.stuck import ScanResult, scan
 from app.topics import order_inputs_topic
 from tables.orders import orders_table
 
@@ -28,6 +29,8 @@ policy = WatchdogPolicy(stuck_after=timedelta(seconds=settings.stuck_after_s),
                         max_recommands=settings.stuck_max_recommands)
 #: a tick is sent again for an order still due after this long (lost, or applied by an older owner)
 RETICK_S = max(10.0, 3.0 * settings.watchdog_interval_s)
+#: stored orders assessed between two yields to the event loop (a few ms of work)
+CHUNK = 2000
 #: OLI → when this worker last sent a tick for it
 _ticked: dict[str, float] = {}
 
@@ -36,7 +39,10 @@ async def watch_orders() -> None:
     if app.rebalancing:  # partitions are moving: the next pass sees the settled assignment
         return
     started, now = time.monotonic(), utcnow()
-    result = scan(orders_table.items(), now, policy)  # only this worker's active partitions
+    result, items = ScanResult(), iter(orders_table.items())  # only this worker's active partitions
+    while chunk := list(islice(items, CHUNK)):
+        scan(chunk, now, policy, into=result)
+        await asyncio.sleep(0)  # let the agents and heartbeats run between chunks
     metrics.stuck_orders.set(result.alerted)
     due = [oli for oli in result.due if started - _ticked.get(oli, 0.0) >= RETICK_S]
     for oli in set(_ticked) - set(result.due):

@@ -46,8 +46,10 @@ class ScanResult:
     decoded: int = 0
 
 
-def scan(items: Iterable[tuple[bytes, bytes]], now: datetime, policy: WatchdogPolicy) -> ScanResult:
-    result = ScanResult()
+def scan(items: Iterable[tuple[bytes, bytes]], now: datetime, policy: WatchdogPolicy,
+         into: ScanResult | None = None) -> ScanResult:
+    """Assess the stored orders `items`; `into` adds them to a pass scanned in several chunks."""
+    result = into if into is not None else ScanResult()
     for _key, value in items:
         result.scanned += 1
         if not may_be_watched(value):
