@@ -53,7 +53,7 @@ class WatchdogPolicy:
 
     def wait_after(self, sends: int) -> timedelta:
         """How long the `sends`-th send of a command (1 = the first) waits for an acknowledgement."""
-        return self.stuck_after * (2 ** (sends - 1))
+        return self.stuck_after * (1 << (sends - 1))
 
     @property
     def alert_after(self) -> timedelta:
