@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 
 from agents.wiring import log, utcnow
@@ -31,8 +31,8 @@ policy = WatchdogPolicy(stuck_after=timedelta(seconds=settings.stuck_after_s),
 RETICK_S = max(10.0, 3.0 * settings.watchdog_interval_s)
 #: stored orders assessed between two yields to the event loop (a few ms of work)
 CHUNK = 2000
-#: OLI → when this worker last sent a tick for it
-_ticked: dict[str, float] = {}
+#: OLI → (the due time it was for, when) of the last tick this worker sent for the order
+_ticked: dict[str, tuple[datetime, float]] = {}
 
 
 async def watch_orders() -> None:
@@ -44,15 +44,16 @@ async def watch_orders() -> None:
         scan(chunk, now, policy, into=result)
         await asyncio.sleep(0)  # let the agents and heartbeats run between chunks
     metrics.stuck_orders.set(result.alerted)
-    due = [oli for oli in result.due if started - _ticked.get(oli, 0.0) >= RETICK_S]
-    for oli in set(_ticked) - set(result.due):
+    due = [(oli, at) for oli, at in result.due
+           if oli not in _ticked or _ticked[oli][0] != at or started - _ticked[oli][1] >= RETICK_S]
+    for oli in set(_ticked) - {oli for oli, _ in result.due}:
         del _ticked[oli]
     topic = order_inputs_topic.get_topic_name()
     await asyncio.gather(*(app.producer.send_and_wait(
         topic, oli.encode(), codec.encode_watchdog_tick(WatchdogTick(oli=oli, at=now)), None, None, None)
-        for oli in due))
-    for oli in due:
-        _ticked[oli] = started
+        for oli, _ in due))
+    for oli, at in due:
+        _ticked[oli] = (at, started)
     if due or result.alerted:
         log.info("watchdog.pass", scanned=result.scanned, decoded=result.decoded, ticks=len(due),
                  overdue=result.overdue, stuck=result.alerted, ms=round((time.monotonic() - started) * 1000, 1))

@@ -36,8 +36,8 @@ def may_be_watched(value: bytes) -> bool:
 
 @dataclass(slots=True)
 class ScanResult:
-    #: OLIs whose watchdog action is due now
-    due: list[str] = field(default_factory=list)
+    #: (OLI, due time) of the orders whose watchdog action is due now
+    due: list[tuple[str, datetime]] = field(default_factory=list)
     #: raised as stuck and still not acknowledged
     alerted: int = 0
     #: past the SLA without an acknowledgement, raised or not
@@ -61,6 +61,6 @@ def scan(items: Iterable[tuple[bytes, bytes]], now: datetime, policy: WatchdogPo
         verdict = assess(order, now, policy)
         result.alerted += verdict.alerted
         result.overdue += verdict.overdue
-        if verdict.action is not WatchAction.NONE:
-            result.due.append(order.oli)
+        if verdict.action is not WatchAction.NONE and verdict.due_at is not None:
+            result.due.append((order.oli, verdict.due_at))
     return result

@@ -257,7 +257,7 @@ def test_scan_finds_due_orders_and_counts_raised_ones() -> None:
     acked = replace(due, oli="tb-shop1-3", fulfillment=replace(due.fulfillment, state=FulfillmentState.SHIPPED))
     items = [(o.oli.encode(), codec.encode(o)) for o in (due, fresh, alerted, acked)]
     result = scan(items, after(120), POLICY)
-    assert result.due == [OLI] and result.alerted == 1 and result.overdue == 2 and result.scanned == 4
+    assert result.due == [(OLI, after(60))] and result.alerted == 1 and result.overdue == 2 and result.scanned == 4
     assert result.decoded == 3
 
 
