@@ -96,8 +96,9 @@ async def process(event: Any) -> None:
             pending_payments_table[key] = codec.encode(decision.pending)
         elif key in pending_payments_table:
             del pending_payments_table[key]
-    (log.info if isinstance(item, watchdog.WatchdogTick) else log.debug)("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
-              version=decision.order.version if decision.order else None, commands=len(decision.commands))
+    log_processed = log.info if isinstance(item, watchdog.WatchdogTick) else log.debug  # watchdog actions are rare
+    log_processed("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
+                  version=decision.order.version if decision.order else None, commands=len(decision.commands))
 
 
 def _log_routing(oli: str, routing: RulesRouter) -> None:
