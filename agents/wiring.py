@@ -21,12 +21,15 @@ from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
-from app.main import app, commit_gate, delivery_guard
+from app.main import app, commit_gate, delivery_guard, settings
 from app.offset_trace import processed as trace_processed
+from app.retries import RetryPolicy
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
 # bound once (the worker configures logging before the agents are imported): calls skip the lazy proxy
 log = get_logger("orderhub.agents").bind()
+#: transient failures (broker timeouts, a geocoder that does not answer) are tried again (app/retries.py)
+retry_policy = RetryPolicy.from_settings(settings)
 
 
 def utcnow() -> datetime:
@@ -68,7 +71,19 @@ async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None
     consumer flushes the producer before it commits offsets, so an event's outputs are
     written before its offset is committed, and a failed delivery stops the worker
     (`DeliveryGuard`) instead of being committed past.
+
+    A send the producer refuses transiently (`KafkaTimeoutError`: no metadata, buffer full)
+    is tried again with backoff; if it still fails the error stops the worker (`consume`),
+    which resumes from its last commit: an event whose outputs are partly out is never
+    dead-lettered, so a message is never both processed and in the DLQ.
     """
+    try:
+        await _send_once(topic, key, value, source)
+    except Exception as exc:  # noqa: BLE001 — retry_after raises it again unless it is transient
+        await retry_policy.retry_after(exc, lambda: _send_once(topic, key, value, source), what="send")
+
+
+async def _send_once(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:
     headers = [(metrics.ORIGIN_HEADER, str(origin_ms(source)).encode())]
     if app.in_transaction:
         message = source.message
@@ -112,7 +127,9 @@ async def publish(decision: Decision, source: Any) -> None:
     events in the order's history."""
     for command in decision.commands:
         await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
-        if command.type == "SHIP":
+        if command.attempt > 1:  # the stuck-order watchdog's re-send of the same command_id
+            metrics.recommands.inc()
+        elif command.type == "SHIP":
             metrics.payment_to_command.observe(max(0.0, utcnow().timestamp() - origin_ms(source) / 1000))
     events = []
     for order_event in decision.events:

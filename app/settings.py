@@ -115,8 +115,22 @@ class Settings:
         "doc": "YAML/JSON file of API tokens (SHA-256 hashes only) and roles; empty = every API call is refused (401)"})
     approval_policy_file: str = field(default="", metadata={
         "doc": "YAML/JSON approval policy (which changes need one or two approvers); empty = the built-in default"})
-    stuck_after_s: int = field(default=900, metadata={
-        "doc": "a paid order not acknowledged by the warehouse after this long is listed as stuck"})
+    stuck_after_s: int = field(default=60, metadata={
+        "doc": "the warehouse's SLA: a SHIP command not acknowledged after this long is sent again "
+               "(same command_id) by the stuck-order watchdog, and the order is listed as stuck"})
+    stuck_max_recommands: int = field(default=3, metadata={
+        "doc": "re-sends of an unacknowledged SHIP command (each waiting twice as long as the one before) "
+               "before the order is raised once as `order_stuck` on the alerts topic"})
+    watchdog_interval_s: int = field(default=5, metadata={
+        "doc": "how often each worker scans its own orders for overdue commands; `0` turns the watchdog off"})
+    api_token: str = field(default="", repr=False, metadata={
+        "doc": "bearer token `orderhub stuck` sends to a worker's API (a viewer token is enough)", "secret": True})
+    retry_attempts: int = field(default=4, metadata={
+        "doc": "tries of a step that failed transiently (geocoder timeout, broker send timeout) before "
+               "the message is dead-lettered (or, for a send, the worker stops and resumes from its last commit)"})
+    retry_backoff_ms: int = field(default=200, metadata={
+        "doc": "first retry waits up to this long; each next one up to twice as long (random jitter)"})
+    retry_backoff_max_ms: int = field(default=5000, metadata={"doc": "longest wait between two tries"})
     connector_shops: str = field(default="", metadata={
         "doc": "shops file (YAML or TOML) of `orderhub connect`: channel, shop, API root, app key/secret, limits"})
     connector_app_rps: str = field(default=DEFAULT_APP_RPS, metadata={
@@ -194,6 +208,14 @@ class Settings:
             raise SettingsError("ORDERHUB_ALERT_DEDUP_S must be >= 0 and ORDERHUB_ALERT_RATE_PER_MIN >= 1")
         if self.stuck_after_s < 1:
             raise SettingsError("ORDERHUB_STUCK_AFTER_S must be at least 1")
+        if not 0 <= self.stuck_max_recommands <= 10:
+            raise SettingsError("ORDERHUB_STUCK_MAX_RECOMMANDS must be between 0 and 10")
+        if not 0 <= self.watchdog_interval_s <= 3600:
+            raise SettingsError("ORDERHUB_WATCHDOG_INTERVAL_S must be between 0 (off) and 3600")
+        if not 1 <= self.retry_attempts <= 20:
+            raise SettingsError("ORDERHUB_RETRY_ATTEMPTS must be between 1 and 20")
+        if not 1 <= self.retry_backoff_ms <= self.retry_backoff_max_ms:
+            raise SettingsError("ORDERHUB_RETRY_BACKOFF_MS must be at least 1 and at most ORDERHUB_RETRY_BACKOFF_MAX_MS")
         parse_rates(self.connector_app_rps, "ORDERHUB_CONNECTOR_APP_RPS")
         parse_rates(self.connector_shop_rps, "ORDERHUB_CONNECTOR_SHOP_RPS")
         if not 10 <= self.connector_headroom_pct <= 100:

@@ -44,6 +44,9 @@ class Pipeline:
         env = worker_env(self.bootstrap, self.prefix, data_dir, PARTITIONS)
         env["ORDERHUB_LOG_LEVEL"] = "INFO"  # the tests read the worker's INFO lines
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
+        # no WMS answers in most tests: without this their SHIP commands would be re-sent after the SLA
+        # (test_watchdog.py turns the watchdog on)
+        env["ORDERHUB_WATCHDOG_INTERVAL_S"] = "0"
         env.update(self.extra_env)
         return env
 
