@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from agents.wiring import consume, log, utcnow
-from app import codec
+from app import codec, tracing
 from app.console.queries import append_history, audit_history_entry, event_entry
 from app.console.stats import LiveStats
 from app.domain.errors import OrderhubError
@@ -42,6 +42,9 @@ async def record(event: Any) -> None:
     else:
         entry = event_entry(data)
         live_stats.on_event(data, utcnow())
+    tracing.tag(oli=oli, version=data.get("version"), event_type=entry.get("type") or entry.get("action"))
+    if trace_id := tracing.current_trace_id():
+        entry["trace_id"] = trace_id  # from the order to its trace
     key = oli.encode()
     history = orjson.loads(history_table.get(key) or b"[]")
     history_table[key] = orjson.dumps(append_history(history, entry))

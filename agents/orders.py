@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.ops import OPS_TOPIC, apply_ops_command, audit_automatic_holds
 from agents.wiring import consume, dead_letter, log, publish, utcnow
-from app import codec
+from app import codec, tracing
 from app.domain import transitions
 from app.domain.identity import make_oli
 from app.domain.model import Order, WmsEvent
@@ -74,6 +74,7 @@ async def process(event: Any) -> None:
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage=stage)
         return
+    tracing.tag_decision(oli, item, order, decision)
     if routing.last is not None:
         _log_routing(oli, routing)
     if not decision.changed:

@@ -26,8 +26,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from app import tracing
 from app.admin import all_topics, ensure_topics
 from app.demo_data import generate, poison_messages
+from app.settings import Settings
 from app.topic_names import TopicNames
 
 
@@ -177,7 +179,9 @@ async def _drive(opts: DemoOptions, bootstrap: str, names: TopicNames) -> dict[s
             delay = t0 + at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await producer.send(topic_for[send.kind], key=send.key, value=send.value)
+            with tracing.producing(f"orderhub.{send.kind}", topic_for[send.kind], oli=stories[i].oli,
+                                   event_type=send.kind) as headers:  # each send starts a trace
+                await producer.send(topic_for[send.kind], key=send.key, value=send.value, headers=headers)
             oli = stories[i].oli
             now = time.time()
             if send.kind == "payment":
@@ -264,6 +268,7 @@ def run_demo(opts: DemoOptions) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
     prefix = f"demo-{uuid.uuid4().hex[:8]}"
     names = TopicNames(prefix)
+    tracing.setup_tracing(Settings.from_env(), service="orderhub-demo", console_out=sys.stderr)  # stdout: the summary
     broker, bootstrap = open_broker(opts.broker)
     worker = None
     try:
