@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,3 +206,19 @@ def test_tracing_settings_are_validated() -> None:
         Settings.from_env({"ORDERHUB_TRACE_SAMPLE_PCT": "101"})
     assert tracing.otlp_traces_url("http://127.0.0.1:4318/") == "http://127.0.0.1:4318/v1/traces"
     assert tracing.otlp_traces_url("https://c.example/v1/traces") == "https://c.example/v1/traces"
+
+
+def test_console_exporter_writes_one_json_span_per_line() -> None:
+    out = io.StringIO()
+    provider = tracing._sdk_provider(Settings(tracing="console", app_id="hub"), "orderhub-worker", out)
+    try:
+        with provider.get_tracer("t").start_as_current_span("orderhub.ingest"):
+            pass
+        provider.force_flush()
+    finally:
+        provider.shutdown()
+    (line,) = out.getvalue().splitlines()
+    span = json.loads(line)
+    assert span["name"] == "orderhub.ingest"
+    assert span["resource"]["attributes"]["service.name"] == "orderhub-worker"
+    assert span["resource"]["attributes"]["service.namespace"] == "hub"
