@@ -222,3 +222,25 @@ def test_console_exporter_writes_one_json_span_per_line() -> None:
     assert span["name"] == "orderhub.ingest"
     assert span["resource"]["attributes"]["service.name"] == "orderhub-worker"
     assert span["resource"]["attributes"]["service.namespace"] == "hub"
+
+
+def test_an_unsampled_trace_still_travels_and_names_its_trace_id() -> None:
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.0)))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracing.setup_tracing(Settings(tracing="console"), service="test", provider=provider)
+    try:
+        unsampled = f"00-{TRACE_ID}-00f067aa0ba902b7-00"
+        outputs: list[tuple[str, bytes]] = []
+        with tracing.step(Message(NAMES.channel_orders, [("traceparent", unsampled.encode())])):
+            tracing.tag(oli="tb-s1-1")
+            tracing.inject(outputs)
+            assert tracing.current_trace_id() == TRACE_ID
+        with tracing.producing("orderhub.envelope", NAMES.channel_orders) as headers:
+            assert headers and not int(dict(headers)["traceparent"][-2:], 16) & 1  # flags: not sampled
+        assert exporter.get_finished_spans() == ()
+        assert tracing.trace_id_of(outputs) == TRACE_ID and dict(outputs)["traceparent"].endswith(b"-00")
+    finally:
+        tracing.setup_tracing(Settings(), service="test")
