@@ -46,7 +46,8 @@ async def ingest(event: Any) -> None:
         (log.info if count == 1 or count % 1000 == 0 else log.debug)(
             "order.skipped", stage="ingest", channel=envelope.channel, mode="off", skipped=count)
         return
-    tracing.tag(oli=order.oli, channel=envelope.channel, event_type="channel_order", channel_status=order.channel_status)
+    tracing.tag(oli=order.oli, channel=envelope.channel, event_type="channel_order",
+                channel_status=order.channel_status)
     await send(order_inputs_topic, order.oli.encode(), codec.encode_order_input(order=order), event)
     log.debug("order.ingested", oli=order.oli, stage="ingest", channel_status=order.channel_status,
               shadow=order.shadow)
