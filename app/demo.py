@@ -125,6 +125,8 @@ async def _observe(consumer: AIOKafkaConsumer, names: TopicNames, producer: AIOK
                         seen.cancelled.add(oli)
                 elif tp.topic == names.fulfillment_commands:
                     at = value["requested_at"]
+                    # a warehouse that propagates trace context: its answers join the command's trace
+                    context = [(k, v) for k, v in rec.headers or () if k == "traceparent"]
                     if value["type"] == "SHIP":
                         seen.ship_commands += 1
                         seen.ship_command_ids.add(value["command_id"])
@@ -133,12 +135,12 @@ async def _observe(consumer: AIOKafkaConsumer, names: TopicNames, producer: AIOK
                             await producer.send(names.wms_events, key=value["oli"].encode(), value=orjson.dumps({
                                 "command_id": value["command_id"], "oli": value["oli"], "event": event,
                                 "carrier": value["carrier"], "tracking_no": "SF" + value["command_id"][-8:],
-                                "at": at, "reason": ""}))
+                                "at": at, "reason": ""}), headers=context)
                     else:
                         seen.cancel_commands += 1
                         await producer.send(names.wms_events, key=value["oli"].encode(), value=orjson.dumps({
                             "command_id": value["command_id"], "oli": value["oli"], "event": "INTERCEPTED",
-                            "at": at}))
+                            "at": at}), headers=context)
                 elif tp.topic in dlq_topics:
                     seen.dlq.append(value)
 
