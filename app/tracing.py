@@ -17,16 +17,20 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.propagators.textmap import Getter, Setter
 
-from app.domain.identity import make_oli
-from app.domain.model import Order, WmsEvent
-from app.domain.transitions import Decision
-from app.settings import Settings
 from app.topic_names import TopicNames
+
+if TYPE_CHECKING:
+    from app.domain.model import Order
+    from app.domain.transitions import Decision
+    from app.settings import Settings
+
+# opentelemetry.propagate (it scans the installed packages' entry points) and the SDK are
+# imported on first use: every orderhub command imports this module through app.logs.
 
 __all__ = [
     "TRACEPARENT", "add_trace_ids", "current_trace_id", "enabled", "envelope", "extract", "inject", "mark_failed",
@@ -138,12 +142,16 @@ _SETTER = _HeadersSetter()
 
 def extract(headers: Any) -> Any:
     """The OpenTelemetry context that Kafka `headers` carry (an empty one without a traceparent)."""
+    from opentelemetry import propagate
+
     return propagate.extract(headers, getter=_GETTER)
 
 
 def inject(headers: list[tuple[str, bytes]]) -> None:
     """Add the current span's context (``traceparent``) to the outgoing `headers`, when tracing."""
     if enabled:
+        from opentelemetry import propagate
+
         propagate.inject(headers, setter=_SETTER)
 
 
@@ -181,7 +189,7 @@ def producing(name: str, topic: str, **attributes: Any) -> Iterator[list[tuple[s
             "messaging.system": "kafka", "messaging.operation.type": "send",
             "messaging.destination.name": topic, **_attributes(attributes)}):
         headers: list[tuple[str, bytes]] = []
-        propagate.inject(headers, setter=_SETTER)
+        inject(headers)
         yield headers
 
 
@@ -189,6 +197,8 @@ def envelope(topic: str, channel: str, shop_id: str, external_id: str) -> Abstra
     """`producing` the envelope of a platform order: the span where the order's trace starts."""
     if not enabled:
         return _NO_HEADERS
+    from app.domain.identity import make_oli
+
     try:
         oli = make_oli(channel, shop_id, external_id)
     except ValueError:
@@ -207,6 +217,8 @@ def tag_decision(oli: str, item: Any, order: Order | None, decision: Decision) -
     """`tag` the route/wms step with what it decided: the order's version after the input, outcome, commands."""
     if not enabled:
         return
+    from app.domain.model import Order, WmsEvent
+
     state = decision.order or order
     tag(oli=oli, version=state.version if state else None, channel=state.channel if state else None,
         event_type=item.event.value if isinstance(item, WmsEvent) else
