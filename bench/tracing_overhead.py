@@ -7,7 +7,9 @@ on two outputs (`inject`: the command and the order event). Modes:
 - ``none``: ORDERHUB_TRACING=none (the default), the hooks return at once;
 - ``sdk, no export``: the OpenTelemetry SDK records every span and sends it nowhere;
 - ``sdk, batch export``: the same with the batch processor the worker uses, to an exporter
-  that drops the spans (the export itself runs in the processor's thread).
+  that drops the spans (the export itself runs in the processor's thread);
+- ``sdk, sampled out``: the input's traceparent says "not sampled" (ORDERHUB_TRACE_SAMPLE_PCT
+  below 100 where the trace started): the context travels, nothing is recorded.
 
 Figures are CPU time of the whole process (the export thread included) per event.
 
@@ -62,8 +64,8 @@ def bare_event(message: Message) -> None:
         headers = [("orderhub-origin-ts", b"1764079200000")]  # noqa: F841 — what send() builds anyway
 
 
-def per_event_us(fn: Any, events: int) -> float:
-    message = Message()
+def per_event_us(fn: Any, events: int, message: Message | None = None) -> float:
+    message = message or Message()
     timings = []
     for _ in range(5):
         t0 = time.process_time()  # CPU time of the process (with the export thread): robust on a busy machine
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
     provider.add_span_processor(BatchSpanProcessor(Discard()))
     tracing.setup_tracing(Settings(tracing="console"), service="bench", provider=provider)
     print(f"sdk, batch export (discarded) median {per_event_us(one_event, events):6.2f} µs CPU/event")
+    unsampled = Message(headers=[("orderhub-origin-ts", b"1764079200000"),
+                                 ("traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")])
+    print(f"sdk, sampled out              median {per_event_us(one_event, events, unsampled):6.2f} µs CPU/event")
     provider.shutdown()
     tracing.setup_tracing(settings, service="bench")
 
