@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from app import tracing
 from app.console.queries import append_history, audit_history_entry, event_entry
 from app.console.stats import LiveStats
 from tables.console import history_table
@@ -36,7 +37,11 @@ def record(events: Iterable[bytes] = (), audit: Iterable[bytes] = ()) -> None:
         live_stats.on_audit(data)
         if data.get("oli"):
             entries.setdefault(data["oli"], []).append(audit_history_entry(data))
+    trace_id = tracing.current_trace_id()  # the input's trace: from the order to its trace
     for oli, new in entries.items():
+        if trace_id:
+            for entry in new:
+                entry["trace_id"] = trace_id
         key = oli.encode()
         history = orjson.loads(history_table.get(key) or b"[]")
         for entry in new:

@@ -15,7 +15,7 @@ import orjson
 
 from agents.history import record as record_history
 from agents.wiring import dead_letter, log, publish, send, utcnow
-from app import codec
+from app import codec, tracing
 from app.console import bulk
 from app.console_config import load_policy
 from app.domain import operations, transitions
@@ -65,6 +65,8 @@ async def apply_ops_command(event: Any, routing: transitions.Router) -> None:
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage="ops")
         return
+    tracing.tag(oli=command.oli, version=out.decision.order.version if out.decision.order else None,
+                event_type=command.action, outcome=out.outcome)
     await publish(out.decision, event)
     await send_audit(out.audit, event)
     if out.decision.order is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from agents.ops import OPS_TOPIC, apply_ops_command, audit_automatic_holds
 from agents.watchdog import policy as watchdog_policy
 from agents.wiring import consume, dead_letter, log, publish, retry_policy, utcnow
-from app import codec
+from app import codec, tracing
 from app.domain import transitions, watchdog
 from app.domain.identity import make_oli
 from app.domain.model import Order, WmsEvent
@@ -70,17 +70,18 @@ async def process(event: Any) -> None:
         await apply_ops_command(event, routing)
         return
 
-    async def decide() -> tuple[str, Any, transitions.Decision]:
+    async def decide() -> tuple[str, Any, Order | None, transitions.Decision]:
         oli, item, order, pending = _load(topic, event.value)
         if geocoder_blocks:  # an online geocoder: keep its network calls off the event loop
-            return oli, item, await asyncio.to_thread(_apply, item, order, pending, routing)
-        return oli, item, _apply(item, order, pending, routing)
+            return oli, item, order, await asyncio.to_thread(_apply, item, order, pending, routing)
+        return oli, item, order, _apply(item, order, pending, routing)
 
     try:  # nothing is sent before the decision: a step that fails for good is only dead-lettered
-        oli, item, decision = await retry_policy.decide(decide, what="decide")
+        oli, item, order, decision = await retry_policy.decide(decide, what="decide")
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage=stage)
         return
+    tracing.tag_decision(oli, item, order, decision)
     if routing.last is not None:
         _log_routing(oli, routing)
     if not decision.changed:

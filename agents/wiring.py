@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents.history import record as record_history
-from app import codec, metrics
+from app import codec, metrics, tracing
 from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
@@ -48,14 +48,15 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     async for event in stream.events():
         metrics.events_in.labels(event.message.topic, metrics.channel_of_key(event.message.key)).inc()
         try:
-            if gated:
-                async with commit_gate.processing(event):
+            with tracing.step(event.message):
+                if gated:
+                    async with commit_gate.processing(event):
+                        await handle(event)
+                        trace_processed(event.message)
+                else:
                     await handle(event)
+                    event.ack()
                     trace_processed(event.message)
-            else:
-                await handle(event)
-                event.ack()
-                trace_processed(event.message)
         except Exception as exc:
             log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
                          offset=event.message.offset, error=repr(exc), exc_info=True)
@@ -85,6 +86,7 @@ async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None
 
 async def _send_once(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:
     headers = [(metrics.ORIGIN_HEADER, str(origin_ms(source)).encode())]
+    tracing.inject(headers)
     if app.in_transaction:
         message = source.message
         group = app.assignor.group_for_topic(message.topic)
@@ -115,6 +117,7 @@ async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
                       key=message.key, value=message.value, headers=message.headers,
                       exc=exc, stage=stage)
     level = log.warning if isinstance(exc, OrderhubError) else log.error
+    tracing.mark_failed(exc, stage=stage)
     level("order.dead_lettered", stage=stage, topic=message.topic, partition=message.partition,
           offset=message.offset, error_type=entry["error_type"], error=entry["error"][:300],
           exc_info=not isinstance(exc, OrderhubError))
@@ -126,6 +129,7 @@ async def publish(decision: Decision, source: Any) -> None:
     """Emit what a decision says, in order: commands, order events, alerts; then record the
     events in the order's history."""
     for command in decision.commands:
+        tracing.tag(command_id=command.command_id, warehouse=command.warehouse, carrier=command.carrier)
         await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
         if command.attempt > 1:  # the stuck-order watchdog's re-send of the same command_id
             metrics.recommands.inc()

@@ -23,6 +23,7 @@ LOG_FORMATS = ("auto", "json", "console")
 WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 GEOCODERS = ("offline", "amap")
+TRACING_EXPORTERS = ("none", "console", "otlp")
 DEFAULT_APP_RPS = "taobao=40,tmall=40,douyin=20,kuaishou=300,jd=20,pdd=50,wechat=20,shopify=40"
 DEFAULT_SHOP_RPS = "taobao=10,tmall=10,douyin=10,kuaishou=300,jd=10,pdd=50,wechat=10,shopify=2"
 
@@ -155,6 +156,13 @@ class Settings:
         "doc": "1: `orderhub worker` also runs the connectors of ORDERHUB_CONNECTOR_SHOPS and serves their webhooks"})
     hook_max_age_s: int = field(default=300, metadata={
         "doc": "webhooks whose signed timestamp is further than this from now are refused as replays"})
+    tracing: str = field(default="none", metadata={
+        "doc": "OpenTelemetry traces: `none`, `console` (one JSON span per line on stdout) or `otlp` "
+               "(to ORDERHUB_OTLP_ENDPOINT) (docs/operations.md#tracing)"})
+    otlp_endpoint: str = field(default="http://127.0.0.1:4318", metadata={
+        "doc": "OTLP/HTTP collector base URL for ORDERHUB_TRACING=otlp (spans go to `<url>/v1/traces`)"})
+    trace_sample_pct: int = field(default=100, metadata={
+        "doc": "percentage of new traces recorded (0-100); a message's traceparent decides for its steps"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -226,6 +234,12 @@ class Settings:
             raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER must be 0 or 1")
         if self.connector_in_worker and not self.connector_shops:
             raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER=1 needs ORDERHUB_CONNECTOR_SHOPS")
+        if self.tracing not in TRACING_EXPORTERS:
+            raise SettingsError(f"ORDERHUB_TRACING must be one of {', '.join(TRACING_EXPORTERS)}, not {self.tracing!r}")
+        if self.tracing == "otlp" and not self.otlp_endpoint.startswith(("http://", "https://")):
+            raise SettingsError("ORDERHUB_OTLP_ENDPOINT must start with http:// or https://")
+        if not 0 <= self.trace_sample_pct <= 100:
+            raise SettingsError("ORDERHUB_TRACE_SAMPLE_PCT must be between 0 and 100")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

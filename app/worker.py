@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.logs import configure_logging, get_logger
 from app.settings import Settings
+from app.tracing import setup_tracing
 
 CLEAN_MARKER = ".clean-shutdown"
 log = get_logger("orderhub.worker")
@@ -101,6 +102,7 @@ def run_worker(settings: Settings, *, web: bool = True) -> int:
     os.environ["ORDERHUB_PROCESSING_GUARANTEE"] = guarantee
     os.environ["ORDERHUB_CONSUMER_FETCH_WAIT_MS"] = str(resolve_fetch_wait(settings, broker))
     configure_logging(settings.log_level, settings.log_format)
+    setup_tracing(settings, service="orderhub-worker")
 
     import faust
 

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from app import codec
+from app import codec, tracing
 from app.admin import ensure_topics
 from app.connectors.cursor import Cursor
 from app.domain.identity import source_key
@@ -44,8 +44,11 @@ class Outbox:
         """Queue one envelope; the returned future resolves when the broker has it."""
         value = orjson.dumps({"channel": channel, "shop_id": shop_id,
                               "received_at": datetime.now(UTC).isoformat(), "payload": payload})
-        return await self._producer.send(self._names.channel_orders, value=value,
-                                         key=source_key(channel, shop_id, external_id).encode())
+        topic = self._names.channel_orders
+        # the order's trace starts here; the workers continue it from the traceparent header
+        with tracing.envelope(topic, channel, shop_id, external_id) as headers:
+            return await self._producer.send(topic, value=value, headers=headers,
+                                             key=source_key(channel, shop_id, external_id).encode())
 
     async def alert(self, kind: str, detail: str) -> None:
         value = codec.encode(Alert(kind=kind, oli="", at=datetime.now(UTC), detail=detail))
