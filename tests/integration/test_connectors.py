@@ -45,10 +45,15 @@ ORDERS = int(os.environ.get("ORDERHUB_CONNECTOR_TEST_ORDERS", "5000"))
 DURATION = float(os.environ.get("ORDERHUB_CONNECTOR_TEST_DURATION", "60"))
 #: channels whose list names orders only (a detail call per changed order; WeChat: per listed id)
 DETAILED = ("taobao", "tmall", "wechat")
-SHOP_RPS = {c: 4.0 for c in CHANNELS} | {"taobao": 16.0, "tmall": 16.0, "wechat": 25.0}
-APP_RPS = {c: 6.0 for c in CHANNELS} | {"taobao": 30.0, "tmall": 30.0, "wechat": 50.0}
+SHOP_RPS = {c: 4.0 for c in CHANNELS} | {"taobao": 10.0, "tmall": 10.0, "wechat": 16.0}
+APP_RPS = {c: 6.0 for c in CHANNELS} | {"taobao": 16.0, "tmall": 16.0, "wechat": 24.0}
 #: WeChat re-fetches every id the overlap lists again: a shorter overlap (it has no clock skew)
 OVERLAP_S = {c: 8.0 for c in CHANNELS} | {"wechat": 4.0}
+#: The connectors send at most this share of a limit. Requests leave evenly spaced, but on a
+#: loaded 2-core machine (load average 6-7) the connector's and the simulator's processes stall
+#: for 100-300 ms, and requests delayed on one side arrive bunched on the other: at 90% (the
+#: default) a second of 6 allowed requests needs only 0.11 s of bunching to hold 7, at 75% 0.33 s.
+HEADROOM_PCT = 75
 
 
 class Rig:
@@ -116,6 +121,7 @@ class Rig:
                "ORDERHUB_PARTITIONS": "4", "ORDERHUB_CONNECTOR_POLL_MS": "1000",
                "ORDERHUB_CONNECTOR_SETTLE_MS": "1000", "ORDERHUB_CONNECTOR_LOOKBACK_S": "30",
                "ORDERHUB_CONNECTOR_TIMEOUT_MS": "1000", "ORDERHUB_CONNECTOR_ATTEMPTS": "8",
+               "ORDERHUB_CONNECTOR_HEADROOM_PCT": str(HEADROOM_PCT),
                "ORDERHUB_LOG_FORMAT": "json", "ORDERHUB_LOG_LEVEL": "INFO"}
         command = [sys.executable, "-m", "app.cli", "connect", "--shops", str(self.shops_path), "--web-port",
                    str(self.web_port), *(() if pull else ("--push-only",))]
@@ -274,13 +280,13 @@ async def test_every_change_of_5000_orders_reaches_the_topic_once_within_the_lim
     connectors = (await rig.connector_stats())["channels"]
     assert connectors["jd"]["rate_limited"] > 0
     assert sum(c.get("splits", 0) for c in connectors.values()) > 0  # windows wider than one page were split
-    # the limits bit: the detail channels (a call per changed order) ran at their limit
+    # the limits bit: the detail channels (a call per changed order) ran at their pace
     for channel in DETAILED:
-        assert stats[channel]["max_rps"] >= 0.75 * APP_RPS[channel], (channel, stats[channel])
+        assert stats[channel]["max_rps"] >= 0.8 * HEADROOM_PCT / 100 * APP_RPS[channel], (channel, stats[channel])
     # every order's last state arrived as itself; an intermediate state that changed again before
     # a list could show it is covered by the later one (pushes carry those: the next test)
     assert {(o["key"], len(o["changes"]) - 1) for o in rig.orders} <= rig.exact()
-    assert rig.changes > 3 * ORDERS  # orders changed status over time
+    assert rig.changes > 2.5 * ORDERS  # orders changed status over time
 
 
 async def test_push_and_pull_together_every_change_once_and_dropped_pushes_caught_within_a_window(rigs) -> None:  # type: ignore[no-untyped-def]
