@@ -1,10 +1,12 @@
 """The connectors of every configured shop in one process: pull loops, webhooks, stats.
 
-`ConnectorService` creates the connectors' topics, loads the checkpointed cursors, starts
-one pull loop per shop (shops with ``pull: false`` only hear webhooks), and serves
-``POST /hooks/{channel}/{shop}`` and ``GET /connectors/stats`` on 127.0.0.1 (or
-ORDERHUB_WEB_HOST) unless told not to. `stop()` lets running windows finish and
-checkpoints every shop, so a restart neither misses nor repeats anything.
+`ConnectorService` creates the connectors' topics, loads the checkpointed cursors,
+remembers what reached `channel-orders` after them (so that a restart after `kill -9`
+does not produce the last window again), starts one pull loop per shop (shops with
+``pull: false`` only hear webhooks), and serves ``POST /hooks/{channel}/{shop}`` and
+``GET /connectors/stats`` on 127.0.0.1 (or ORDERHUB_WEB_HOST) unless told not to.
+`stop()` lets running windows finish and checkpoints every shop, so a restart neither
+misses nor repeats anything.
 """
 
 from __future__ import annotations

@@ -50,10 +50,11 @@ APP_RPS = {c: 6.0 for c in CHANNELS} | {"taobao": 16.0, "tmall": 16.0, "wechat":
 #: WeChat re-fetches every id the overlap lists again: a shorter overlap (it has no clock skew)
 OVERLAP_S = {c: 8.0 for c in CHANNELS} | {"wechat": 4.0}
 #: The connectors send at most this share of a limit. Requests leave evenly spaced, but on a
-#: loaded 2-core machine (load average 6-7) the connector's and the simulator's processes stall
-#: for 100-300 ms, and requests delayed on one side arrive bunched on the other: at 90% (the
-#: default) a second of 6 allowed requests needs only 0.11 s of bunching to hold 7, at 75% 0.33 s.
-HEADROOM_PCT = 75
+#: loaded 2-core machine the processes stall, and requests delayed on the way arrive bunched:
+#: at 90% (the default) one second holds limit + 1 arrivals after 0.11 s of bunching, at 80%
+#: after 0.25 s. At 90% the test passed at load average 11, with seconds at exactly the limit:
+#: 80% keeps it from failing on the next stall (docs/connectors.md, "Limits").
+HEADROOM_PCT = 80
 
 
 class Rig:
