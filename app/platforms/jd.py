@@ -78,8 +78,10 @@ class JdApi:
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
         error = reply_object(reply).get("error_response")
-        text = f"JD error {error.get('code')} {error.get('zh_desc') or error.get('en_desc') or ''}" if error else ""
-        return checked(reply, text.strip() or None, rate_limited=bool(error) and str(error.get("code")) == RATE_LIMIT_CODE)
+        if not error:
+            return checked(reply, None)
+        return checked(reply, f"JD error {error.get('code')} {error.get('zh_desc') or error.get('en_desc') or ''}".strip(),
+                       rate_limited=str(error.get("code")) == RATE_LIMIT_CODE)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:

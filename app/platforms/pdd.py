@@ -71,8 +71,10 @@ class PddApi:
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
         error = reply_object(reply).get("error_response")
-        return checked(reply, f"PDD error {error.get('error_code')} {error.get('error_msg') or ''}".strip()
-                       if error else None, rate_limited=bool(error) and error.get("error_code") == RATE_LIMIT_CODE)
+        if not error:
+            return checked(reply, None)
+        return checked(reply, f"PDD error {error.get('error_code')} {error.get('error_msg') or ''}".strip(),
+                       rate_limited=error.get("error_code") == RATE_LIMIT_CODE)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:

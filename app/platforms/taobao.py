@@ -88,8 +88,10 @@ class TopApi:
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
         error = reply_object(reply).get("error_response")
-        return checked(reply, f"TOP error {error.get('code')} {error.get('msg')} {error.get('sub_code') or ''}".strip()
-                       if error else None, rate_limited=bool(error) and error.get("code") in RATE_LIMIT_CODES)
+        if not error:
+            return checked(reply, None)
+        return checked(reply, f"TOP error {error.get('code')} {error.get('msg')} {error.get('sub_code') or ''}".strip(),
+                       rate_limited=error.get("code") in RATE_LIMIT_CODES)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:
