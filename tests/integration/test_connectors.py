@@ -191,6 +191,17 @@ class Rig:
             assert ref.modified is not None and ref.status is not None
             self._produced.setdefault(key, []).append((round(ref.modified, 3), ref.status))
 
+    async def wait_cursors(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait until every shop's cursor is on `connector-cursors`."""
+        wanted = {f"{c}:{shop}" for c in self.spec.channels for shop in self.spec.shops(c)}
+        deadline = time.monotonic() + timeout
+        while True:
+            cursors = {k for k, _v, _t in await self.read(self.names.connector_cursors)}
+            if cursors >= wanted:
+                return
+            assert time.monotonic() < deadline, f"no cursor yet for {sorted(wanted - cursors)}"
+            await asyncio.sleep(1.0)
+
     def missed(self) -> list[str]:
         """Changes with no envelope of the same order at least as new (a later state covers an
         intermediate one that changed again before anyone could list it)."""
@@ -335,16 +346,16 @@ async def test_a_connector_killed_mid_run_resumes_from_its_cursor_without_gap_or
     """SIGKILL `orderhub connect` while orders are created and changed, restart it: the cursor
     resumes every shop (no gap), and what the killed process produced after its last checkpoint
     is read back from the topic instead of being produced again (no flood, no duplicate)."""
-    duration = max(15.0, DURATION / 4)
+    duration = max(20.0, DURATION / 3)
     rig = rigs(orders=ORDERS // 5, duration=duration, seed=13, hooks=True)
     await rig.start_connect()
     await rig.start_simulator()
-    await asyncio.sleep(duration / 2)
+    await asyncio.sleep(duration / 3)
+    await rig.wait_cursors(timeout=60)  # every shop has checkpointed (slow on a loaded machine)
+    assert not (await rig.stats())["world_done"], "the kill came after the platforms were done"
     await rig.stop_connect(signal.SIGKILL)  # mid-run: no checkpoint, windows and pushes cut off
     await rig.poll()
     before = len(rig.envelopes)
-    cursors = {k for k, _v, _t in await rig.read(rig.names.connector_cursors)}
-    assert cursors >= {f"{c}:{c}-shop-{i}" for c in CHANNELS for i in (1, 2)}
     await asyncio.sleep(4.0)  # changes happen (and pushes fail) while no connector runs
     await rig.start_connect()
     await rig.wait_complete(timeout=duration * 1.5 + 90)
@@ -353,7 +364,7 @@ async def test_a_connector_killed_mid_run_resumes_from_its_cursor_without_gap_or
     assert {(o["key"], len(o["changes"]) - 1) for o in rig.orders} <= rig.exact()
 
 
-async def test_webhooks_accept_the_valid_and_refuse_tampered_foreign_and_replayed_messages(rigs) -> None:  # type: ignore[no-untyped-def]
+async def test_webhooks_accept_the_valid_and_refuse_tampered_foreign_and_old_messages(rigs) -> None:  # type: ignore[no-untyped-def]
     spec = WorldSpec(channels=CHANNELS, orders=16, duration_s=1.0, seed=14)
     world = generate_world(spec)
     rig = rigs(orders=16, duration=1.0, seed=14, hooks=True, sim_pushes=False)
@@ -387,10 +398,10 @@ async def test_webhooks_accept_the_valid_and_refuse_tampered_foreign_and_replaye
                 await post(tampered, channel, order.shop_id),
                 await post(push(secret="not-the-secret", msg_id="w"), channel, order.shop_id),
                 await post(push(now=time.time() - 3600, msg_id="o"), channel, order.shop_id),  # old timestamp
-                await post(valid, channel, order.shop_id),  # the same message again
+                await post(valid, channel, order.shop_id),  # the same message again (a retry)
             ]
-    assert statuses == {c: [200, 401, 401, 401, 401] for c in CHANNELS}, statuses
+    assert statuses == {c: [200, 401, 401, 401, 200] for c in CHANNELS}, statuses
     envelopes = [e for _k, e, _t in await rig.read(rig.names.channel_orders)]
     assert Counter(e["channel"] for e in envelopes) == Counter({c: 1 for c in CHANNELS})
     alerts = [a for _k, a, _t in await rig.read(rig.names.alerts)]
-    assert len(alerts) == 4 * len(CHANNELS) and {a["kind"] for a in alerts} == {"webhook_rejected"}
+    assert len(alerts) == 3 * len(CHANNELS) and {a["kind"] for a in alerts} == {"webhook_rejected"}
