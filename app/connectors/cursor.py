@@ -98,7 +98,7 @@ def next_window(cursor: Cursor, *, now: float, overlap_s: float, settle_s: float
 
 
 class MessageIds:
-    """The last `size` push message ids per shop: a message id seen twice is a replay."""
+    """The last `size` push message ids per shop: a message id seen twice was handled already."""
 
     def __init__(self, size: int = 100_000) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()
