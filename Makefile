@@ -32,7 +32,7 @@ test-embedded: $(STAMP)
 	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest tests/integration -m "integration and not kafka_only"
 
 test-kafka: $(STAMP)
-	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m "integration and not chaos"
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m "integration and not chaos and not embedded_only"
 
 # two workers, one killed with SIGKILL again and again, on Apache Kafka with exactly_once
 # (fails today: see docs/reliability.md)
