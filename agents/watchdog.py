@@ -31,6 +31,10 @@ policy = WatchdogPolicy(stuck_after=timedelta(seconds=settings.stuck_after_s),
 RETICK_S = max(10.0, 3.0 * settings.watchdog_interval_s)
 #: stored orders assessed between two yields to the event loop (a few ms of work)
 CHUNK = 2000
+#: ticks sent per pass at most, the longest overdue first; the rest wait for the next pass. After
+#: a restore or an outage many orders can be due at once: the ticks must not flood order-inputs
+#: (or the producer's memory) ahead of the inputs themselves
+MAX_TICKS_PER_PASS = 500
 #: OLI → (the due time it was for, when) of the last tick this worker sent for the order
 _ticked: dict[str, tuple[datetime, float]] = {}
 
@@ -48,6 +52,8 @@ async def watch_orders() -> None:
            if oli not in _ticked or _ticked[oli][0] != at or started - _ticked[oli][1] >= RETICK_S]
     for oli in set(_ticked) - {oli for oli, _ in result.due}:
         del _ticked[oli]
+    deferred = max(0, len(due) - MAX_TICKS_PER_PASS)
+    due = sorted(due, key=lambda item: item[1])[:MAX_TICKS_PER_PASS]
     topic = order_inputs_topic.get_topic_name()
     await asyncio.gather(*(app.producer.send_and_wait(
         topic, oli.encode(), codec.encode_watchdog_tick(WatchdogTick(oli=oli, at=now)), None, None, None)
@@ -55,7 +61,7 @@ async def watch_orders() -> None:
     for oli, at in due:
         _ticked[oli] = (at, started)
     if due or result.alerted:
-        log.info("watchdog.pass", scanned=result.scanned, decoded=result.decoded, ticks=len(due),
+        log.info("watchdog.pass", scanned=result.scanned, decoded=result.decoded, ticks=len(due), deferred=deferred,
                  overdue=result.overdue, stuck=result.alerted, ms=round((time.monotonic() - started) * 1000, 1))
 
 

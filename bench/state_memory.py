@@ -36,6 +36,7 @@ from app.channel_setup import load_channels
 from app.console.queries import append_history, event_entry
 from app.console.roles import hash_token, new_token
 from app.demo import open_broker, wait_ready
+from app.domain.model import OrderStatus
 from app.settings import Settings
 
 PARTITIONS = 4
@@ -80,7 +81,9 @@ def prefill(data_dir: Path, orders: int, settings: Settings, options: dict[str, 
         template, history = templates[i % len(templates)]
         oli = f"{template.oli}-{i}"
         key = oli.encode()
-        order = codec.encode(replace(template, oli=oli, external_id=f"{template.external_id}-{i}"))
+        # stored orders of a running shop are mostly done with: shipped, not watched any more
+        order = codec.encode(replace(template, oli=oli, external_id=f"{template.external_id}-{i}",
+                                     status=OrderStatus.SHIPPED if i % 100 else template.status))
         p = partitioner(key, parts, parts)
         batches[("orders", p)].put(key, order)
         batches[("order-history", p)].put(key, history)
