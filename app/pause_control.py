@@ -1,4 +1,4 @@
-"""Pause / resume of input topics on every worker, through `<prefix>.control`.
+"""Pause / resume of input topics and channels on every worker, through `<prefix>.control`.
 
 Every worker follows the whole control topic with a group-less consumer (a consumer
 group would give each worker only some of its partitions) and pauses fetching from the
@@ -6,6 +6,8 @@ partitions it is assigned of every paused topic (Faust's consumer `pause_partiti
 The workers keep running, keep their assignments and keep committing what they have
 processed, so the lag of a paused topic keeps growing and keeps being reported.
 Faust resumes all partitions after each rebalance; the pause is re-applied every second.
+A paused channel is not a partition: its envelopes are parked by the ingest agent
+(app/parking.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ async def ensure_control_topic(settings: Settings) -> str:
     topic = TopicNames(settings.topic_prefix).control
     await ensure_topics(settings.bootstrap_servers, [topic], partitions=1, replication=settings.replication,
                         config={"cleanup.policy": "compact"}, **client_security(settings))
+    return topic
+
+
+async def ensure_parked_topic(settings: Settings, channel: str) -> str:
+    """`<prefix>.channel-orders.parked.<channel>`, with the partitions of the other order topics."""
+    topic = TopicNames(settings.topic_prefix).parked(channel)
+    await ensure_topics(settings.bootstrap_servers, [topic], partitions=settings.partitions,
+                        replication=settings.replication, **client_security(settings))
     return topic
 
 
@@ -84,10 +94,15 @@ class PauseController:
         self.settings = settings
         self.state = PauseState()
         self._paused_here: set[Any] = set()
+        self._parked_topics_known: set[str] = set()
 
     @property
     def paused_topics(self) -> frozenset[str]:
         return self.state.topics
+
+    @property
+    def paused_channels(self) -> frozenset[str]:
+        return self.state.channels
 
     async def follow(self) -> None:
         topic = await ensure_control_topic(self.settings)
@@ -101,12 +116,25 @@ class PauseController:
                 batch = await consumer.getmany(timeout_ms=1000)
                 for records in batch.values():
                     for record in records:
+                        await self._ensure_parked_topic(record.value)
                         command = _apply_record(self.state, record.value)
                         if command is not None:
-                            log.info("control.applied", action=command.action, topic=command.target,
-                                     reason=command.reason)
+                            log.info("control.applied", action=command.action, target_type=command.target_type,
+                                     target=command.target, reason=command.reason)
         finally:
             await consumer.stop()
+
+    async def _ensure_parked_topic(self, value: bytes | None) -> None:
+        """A channel's parking topic exists before this worker parks into it (`orderhub pause`
+        creates it too; this covers commands written by other tools)."""
+        try:
+            data = orjson.loads(value or b"null")
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(data, dict) and data.get("target_type") == "channel" and data.get("action") == "pause" \
+                and isinstance(data.get("target"), str) and data["target"] not in self._parked_topics_known:
+            await ensure_parked_topic(self.settings, data["target"])
+            self._parked_topics_known.add(data["target"])
 
     def apply(self, faust_consumer: Any) -> None:
         """Pause the assigned partitions of paused topics; resume the ones no longer paused."""
