@@ -1,0 +1,99 @@
+"""Integration, Apache Kafka with exactly_once: the broker stops for 20 s while a worker is in the
+middle of a backlog, and starts again on the same port and data dir. The worker recovers by
+itself (no restart), every paid order gets exactly one command, nothing is lost and the
+group's lag returns to zero. Prints the recovery time.
+
+The embedded broker keeps its log in memory, so stopping it loses everything: this test
+needs ORDERHUB_TEST_BROKER=kafka (and starts a broker of its own, not the session's)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from app.brokers import RunningBroker, start_kafka
+from app.demo_data import generate
+from tests.integration.harness import Pipeline
+from tests.integration.test_exactly_once import _assert_exactly_once
+from tests.integration.test_pipeline import _messages
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]
+
+OUTAGE_S = 20.0
+
+
+@pytest.fixture
+async def kafka(tmp_path: Path) -> AsyncIterator[RunningBroker]:
+    if (os.environ.get("ORDERHUB_TEST_BROKER") or "embedded") != "kafka":
+        pytest.fail("the broker outage test needs ORDERHUB_TEST_BROKER=kafka (the embedded broker keeps its "
+                    "data in memory only)", pytrace=False)
+    running = await asyncio.to_thread(start_kafka)
+    try:
+        yield running
+    finally:
+        await asyncio.to_thread(running.stop)
+
+
+async def _commands_so_far(p: Pipeline) -> int:
+    recs = await p.collect(p.names.fulfillment_commands, until=lambda r: False, timeout=1.5, settle=0, strict=False)
+    return len(recs)
+
+
+async def test_broker_stopped_20s_mid_stream_worker_recovers_nothing_lost(kafka: RunningBroker,
+                                                                        tmp_path: Path) -> None:
+    pipeline = Pipeline(kafka.bootstrap, tmp_path)
+    await pipeline.create_topics()
+    try:
+        await _scenario(pipeline, kafka)
+    finally:
+        pipeline.stop_all()
+
+
+async def _scenario(pipeline: Pipeline, kafka: RunningBroker) -> None:
+    names = pipeline.names
+    worker = await asyncio.to_thread(pipeline.start_worker, "w1")
+    assert "exactly_once" in pipeline.log_tail(200)
+    stories = generate(1500, seed=51)
+    first, second = stories[:1000], stories[1000:]
+    paid = {s.oli for s in stories if s.fate == "paid"}
+    await pipeline.produce(_messages(pipeline, first))
+
+    # stop the broker while the worker is still working through the first batch
+    deadline = time.monotonic() + 60
+    while (done := await _commands_so_far(pipeline)) < 50:
+        assert time.monotonic() < deadline, pipeline.log_tail()
+    await asyncio.to_thread(kafka.halt)
+    stopped_at = time.monotonic()
+    await asyncio.sleep(OUTAGE_S)
+    assert worker.poll() is None, f"the worker exited during the outage:\n{pipeline.log_tail()}"
+    await asyncio.to_thread(kafka.restart)
+    back_at = time.monotonic()
+    print(f"\n[outage] broker down {back_at - stopped_at:.1f} s with {done}+ of {len(paid)} commands written")
+
+    before = await _commands_so_far(pipeline)
+    while (now := await _commands_so_far(pipeline)) <= before:
+        assert time.monotonic() - back_at < 120, f"no progress after the restart:\n{pipeline.log_tail()}"
+    first_progress_s = time.monotonic() - back_at
+
+    await pipeline.produce(_messages(pipeline, second))
+    figures = await _assert_exactly_once(pipeline, stories)
+    caught_up_s = time.monotonic() - back_at
+    assert worker.poll() is None, "the worker was restarted or died: it must recover by itself"
+
+    lag = await asyncio.to_thread(pipeline.cli, "lag", "--json", "--group", pipeline.prefix, "--interval", "0.5")
+    assert lag.returncode == 0, lag.stderr
+    inputs = (names.channel_orders, names.payments, names.order_inputs)
+    rows = [r for r in orjson.loads(lag.stdout)["partitions"] if r["topic"] in inputs]
+    assert rows and sum(r["lag"] for r in rows) == 0, rows
+    print(f"[outage] orders {figures['orders']}, paid {figures['paid']}, outage {OUTAGE_S:.0f} s, "
+          f"first progress {first_progress_s:.1f} s after the restart ({now - before} new commands), "
+          f"all commanded and inputs consumed {caught_up_s:.1f} s after it, lost {figures['lost']}, "
+          f"duplicates {figures['duplicates']}, lag 0")
+    assert figures["lost"] == 0 and figures["duplicates"] == 0
+    assert len(paid) == figures["paid"]
