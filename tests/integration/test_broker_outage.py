@@ -68,13 +68,15 @@ async def _scenario(pipeline: Pipeline, kafka: RunningBroker) -> None:
     deadline = time.monotonic() + 60
     while (done := await _commands_so_far(pipeline)) < 50:
         assert time.monotonic() < deadline, pipeline.log_tail()
+    halting = time.monotonic()
     await asyncio.to_thread(kafka.halt)
     stopped_at = time.monotonic()
     await asyncio.sleep(OUTAGE_S)
     assert worker.poll() is None, f"the worker exited during the outage:\n{pipeline.log_tail()}"
     await asyncio.to_thread(kafka.restart)
     back_at = time.monotonic()
-    print(f"\n[outage] broker down {back_at - stopped_at:.1f} s with {done}+ of {len(paid)} commands written")
+    print(f"\n[outage] broker stopping {stopped_at - halting:.1f} s, stopped {OUTAGE_S:.0f} s, starting "
+          f"{back_at - stopped_at - OUTAGE_S:.1f} s, with {done}+ of {len(paid)} commands written before")
 
     before = await _commands_so_far(pipeline)
     while (now := await _commands_so_far(pipeline)) <= before:
@@ -91,9 +93,9 @@ async def _scenario(pipeline: Pipeline, kafka: RunningBroker) -> None:
     inputs = (names.channel_orders, names.payments, names.order_inputs)
     rows = [r for r in orjson.loads(lag.stdout)["partitions"] if r["topic"] in inputs]
     assert rows and sum(r["lag"] for r in rows) == 0, rows
-    print(f"[outage] orders {figures['orders']}, paid {figures['paid']}, outage {OUTAGE_S:.0f} s, "
-          f"first progress {first_progress_s:.1f} s after the restart ({now - before} new commands), "
-          f"all commanded and inputs consumed {caught_up_s:.1f} s after it, lost {figures['lost']}, "
-          f"duplicates {figures['duplicates']}, lag 0")
+    print(f"[outage] orders {figures['orders']}, paid {figures['paid']}: first new command "
+          f"{first_progress_s:.1f} s after the broker was back ({now - before} new), every paid order "
+          f"commanded and inputs consumed {caught_up_s:.1f} s after it, lost {figures['lost']}, "
+          f"duplicates {figures['duplicates']}, lag 0; the worker was never restarted")
     assert figures["lost"] == 0 and figures["duplicates"] == 0
     assert len(paid) == figures["paid"]
