@@ -114,7 +114,7 @@ async def test_poison_burst_one_in_ten_then_replay_of_the_fixed(pipeline: Pipeli
 
 @pytest.mark.chaos  # `make test-chaos`: the full burst, several minutes
 async def test_1000_poison_among_10000_good_then_replay_of_the_fixed(pipeline: Pipeline) -> None:
-    await _scenario(pipeline, FULL, timeout=480)
+    await _scenario(pipeline, FULL, timeout=900)
 
 
 async def _scenario(pipeline: Pipeline, size: Burst, *, timeout: float) -> None:  # noqa: ASYNC109
