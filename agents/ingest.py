@@ -35,6 +35,8 @@ def channels() -> ChannelSetup:
 async def ingest(event: Any) -> None:
     try:
         envelope = codec.decode_envelope(event.value)
+        if not controller.caught_up.is_set():  # a worker that just started: is this channel paused?
+            await controller.wait_caught_up()
         if envelope.channel in controller.paused_channels:
             await park(envelope.channel, event)
             return

@@ -12,6 +12,7 @@ A paused channel is not a partition: its envelopes are parked by the ingest agen
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -25,6 +26,9 @@ from app.settings import Settings
 from app.topic_names import TopicNames
 
 log = get_logger("orderhub.control")
+
+#: how long a starting worker's ingest waits for the control topic before it goes on without it
+CATCH_UP_TIMEOUT_S = 30.0
 
 
 async def ensure_control_topic(settings: Settings) -> str:
@@ -95,6 +99,17 @@ class PauseController:
         self.state = PauseState()
         self._paused_here: set[Any] = set()
         self._parked_topics_known: set[str] = set()
+        #: set once the whole control topic has been read: until then a paused channel looks resumed
+        self.caught_up = asyncio.Event()
+
+    async def wait_caught_up(self, timeout_s: float = CATCH_UP_TIMEOUT_S) -> None:
+        """Before the first envelope: wait until the paused state is known (bounded, so a control topic
+        that cannot be read delays ingestion but does not stop it)."""
+        try:
+            await asyncio.wait_for(self.caught_up.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("control.not_caught_up", waited_s=timeout_s)
+            self.caught_up.set()
 
     @property
     def paused_topics(self) -> frozenset[str]:
@@ -109,15 +124,21 @@ class PauseController:
         consumer = _consumer(self.settings)
         await consumer.start()
         try:
-            consumer.assign([TopicPartition(topic, 0)])
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
             await consumer.seek_to_beginning()
-            self.state = PauseState()  # rebuilt from the start: the topic is compacted
+            end = (await consumer.end_offsets([tp]))[tp]
+            # rebuilt from the start (the topic is compacted); it replaces the current state once caught up
+            state = PauseState()
             while True:
+                if state is not self.state and await consumer.position(tp) >= end:
+                    self.state = state
+                    self.caught_up.set()
                 batch = await consumer.getmany(timeout_ms=1000)
                 for records in batch.values():
                     for record in records:
                         await self._ensure_parked_topic(record.value)
-                        command = _apply_record(self.state, record.value)
+                        command = _apply_record(state, record.value)
                         if command is not None:
                             log.info("control.applied", action=command.action, target_type=command.target_type,
                                      target=command.target, reason=command.reason)

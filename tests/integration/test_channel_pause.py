@@ -27,9 +27,9 @@ def _channel(oli: str) -> str:
 
 async def test_paused_channel_is_parked_and_released_on_resume(pipeline: Pipeline) -> None:
     names = pipeline.names
-    await asyncio.to_thread(pipeline.start_worker, extra_env={
-        "ORDERHUB_LAG_INTERVAL_S": "1", "ORDERHUB_LAG_STALL_S": "5"})
-    before, after = generate(40, seed=5), generate(200, seed=6)
+    lag_env = {"ORDERHUB_LAG_INTERVAL_S": "1", "ORDERHUB_LAG_STALL_S": "5"}
+    worker = await asyncio.to_thread(pipeline.start_worker, extra_env=lag_env)
+    before, after, late = generate(40, seed=5), generate(200, seed=6), generate(40, seed=7)
     paid_before = {s.oli for s in before if s.fate == "paid"}
     await pipeline.produce(_messages(pipeline, before))
     await pipeline.collect(names.fulfillment_commands, until=lambda r: {c["oli"] for c in r} >= paid_before,
@@ -64,6 +64,22 @@ async def test_paused_channel_is_parked_and_released_on_resume(pipeline: Pipelin
     print(f"\n[pause] channel tmall: {len(parked)} envelopes parked ({sent_tmall} sent), "
           f"{len(flowing)} paid orders of other channels commanded meanwhile")
     assert len(parked) == sent_tmall  # every tmall envelope waits, none lost, none twice
+
+    # a worker that starts while the channel is paused parks its backlog too (it reads the
+    # control topic before its first envelope)
+    pipeline.stop(worker)
+    await pipeline.produce(_messages(pipeline, late))
+    await asyncio.to_thread(pipeline.start_worker, extra_env=lag_env)
+    late_tmall = {s.oli for s in late if _channel(s.oli) == "tmall"}
+    late_flowing = {s.oli for s in late if s.fate == "paid"} - late_tmall
+    commands = await pipeline.collect(names.fulfillment_commands,
+                                      until=lambda r: {c["oli"] for c in r} >= late_flowing, timeout=90, settle=2)
+    assert not {c["oli"] for c in commands} & (tmall | late_tmall), "commanded after the restart while paused"
+    sent_tmall += sum(1 for s in late if s.oli in late_tmall for x in s.sends if x.kind == "channel_order")
+    parked = await pipeline.collect(names.parked("tmall"), until=lambda r: len(r) >= sent_tmall, timeout=20,
+                                    settle=1)
+    assert len(parked) == sent_tmall
+    paid_after |= {s.oli for s in late if s.fate == "paid"}
 
     out = await asyncio.to_thread(pipeline.cli, "resume", "--channel", "tmall")
     assert out.returncode == 0 and "paused now: nothing" in out.stdout, (out.stdout, out.stderr)
