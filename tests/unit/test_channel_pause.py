@@ -58,3 +58,13 @@ def test_cli_bad_channel_input_exits_2_with_one_line(argv: list[str], message: s
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and err.startswith(f"orderhub {argv[0]}") and "\n" not in err
+
+
+async def test_a_control_topic_that_cannot_be_read_delays_ingestion_but_does_not_stop_it() -> None:
+    from app.pause_control import PauseController
+    from app.settings import Settings
+
+    controller = PauseController(Settings.from_env())
+    assert not controller.caught_up.is_set() and controller.paused_channels == frozenset()
+    await controller.wait_caught_up(timeout_s=0.01)
+    assert controller.caught_up.is_set()
