@@ -109,7 +109,7 @@ async def _dlq_entries(p: Pipeline, until: int, timeout: float = 120, settle: fl
 
 
 async def test_poison_burst_one_in_ten_then_replay_of_the_fixed(pipeline: Pipeline) -> None:
-    await _scenario(pipeline, LEAN, timeout=240)
+    await _scenario(pipeline, LEAN, timeout=300)
 
 
 @pytest.mark.chaos  # `make test-chaos`: the full burst, several minutes
