@@ -51,8 +51,8 @@ async def _scenario(pipeline: Pipeline, kafka: RunningBroker) -> None:
     names = pipeline.names
     worker = await asyncio.to_thread(pipeline.start_worker, "w1")
     assert "exactly_once" in pipeline.log_tail(200)
-    stories = generate(1500, seed=51)
-    first, second = stories[:1000], stories[1000:]
+    stories = generate(1000, seed=51)
+    first, second = stories[:700], stories[700:]
     paid = {s.oli for s in stories if s.fate == "paid"}
     await pipeline.produce(_messages(pipeline, first))
 
