@@ -51,16 +51,16 @@ async def test_paused_channel_is_parked_and_released_on_resume(pipeline: Pipelin
     events = await pipeline.collect(names.order_events, until=lambda r: False, timeout=3, settle=0, strict=False)
     assert not {e["oli"] for e in events} & tmall, "a paused channel's envelope was processed"
 
+    sent_tmall = sum(1 for s in after if s.oli in tmall for x in s.sends if x.kind == "channel_order")
+    parked = await pipeline.collect(names.parked("tmall"), until=lambda r: len(r) >= sent_tmall, timeout=30,
+                                    settle=1)
     group = release_group(Settings.from_env(app_id=pipeline.prefix))
     lag = await asyncio.to_thread(pipeline.cli, "lag", "--json", "--interval", "1")
     assert lag.returncode == 0, lag.stderr
     rows = [r for r in orjson.loads(lag.stdout)["partitions"]
             if r["group"] == group and r["topic"] == names.parked("tmall")]
-    sent_tmall = sum(1 for s in after if s.oli in tmall for x in s.sends if x.kind == "channel_order")
     # the lag counts offsets; on Apache Kafka transaction markers take offsets too
     assert sum(r["lag"] for r in rows) >= sent_tmall, rows
-    parked = await pipeline.collect(names.parked("tmall"), until=lambda r: len(r) >= sent_tmall, timeout=20,
-                                    settle=1)
     print(f"\n[pause] channel tmall: {len(parked)} envelopes parked ({sent_tmall} sent), "
           f"{len(flowing)} paid orders of other channels commanded meanwhile")
     assert len(parked) == sent_tmall  # every tmall envelope waits, none lost, none twice
