@@ -4,6 +4,7 @@ The channels (built-in and ORDERHUB_CHANNELS_DIR mapping files) and their modes 
 loaded once, on the first envelope (the worker has already validated them at start-up).
 A channel in mode `off` is skipped: counted and logged (`order.skipped`), not
 dead-lettered. A channel in mode `shadow` yields orders flagged `shadow`: events, no commands.
+A paused channel's envelopes are parked, unmapped, until it is resumed (app/parking.py).
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from collections import Counter
 from functools import cache
 from typing import Any
 
+from agents.control import controller
 from agents.wiring import consume, dead_letter, log, send
 from app import codec, tracing
 from app.channel_setup import ChannelSetup, load_channels
 from app.domain.channel_modes import ChannelMode, apply_mode
-from app.main import app, settings
+from app.main import app, settings, topic_names
 from app.topics import channel_orders_topic, order_inputs_topic
 
 #: envelopes skipped per channel because the channel is off
 skipped: Counter[str] = Counter()
+#: envelopes parked per channel because the channel is paused
+parked: Counter[str] = Counter()
 
 
 @cache
@@ -31,6 +35,11 @@ def channels() -> ChannelSetup:
 async def ingest(event: Any) -> None:
     try:
         envelope = codec.decode_envelope(event.value)
+        if not controller.caught_up.is_set():  # a worker that just started: is this channel paused?
+            await controller.wait_caught_up()
+        if envelope.channel in controller.paused_channels:
+            await park(envelope.channel, event)
+            return
         setup = channels()
         mode = setup.mode(envelope.channel)
         order = None
@@ -51,6 +60,25 @@ async def ingest(event: Any) -> None:
     await send(order_inputs_topic, order.oli.encode(), codec.encode_order_input(order=order), event)
     log.debug("order.ingested", oli=order.oli, stage="ingest", channel_status=order.channel_status,
               shadow=order.shadow)
+
+
+async def park(channel: str, event: Any) -> None:
+    """Copy the envelope, as it came, to its channel's parking topic (an output of this event)."""
+    await send(_ParkedTopic(topic_names.parked(channel)), event.message.key, event.message.value, event)
+    parked[channel] += 1
+    count = parked[channel]
+    (log.info if count == 1 or count % 1000 == 0 else log.debug)(
+        "order.parked", stage="ingest", channel=channel, parked=count)
+
+
+class _ParkedTopic:
+    """What `send` needs of a topic: its name (parking topics are not subscribed by Faust)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def get_topic_name(self) -> str:
+        return self.name
 
 
 @app.agent(channel_orders_topic, name="ingest-channel-orders")

@@ -8,9 +8,12 @@ from agents.control import controller
 from agents.wiring import log
 from app import metrics
 from app.lag_monitor import LagMonitor
-from app.main import app, settings
+from app.main import app, settings, topic_names
+from app.parking import release_group
 
-monitor = LagMonitor(settings, paused_topics=lambda: controller.paused_topics)
+monitor = LagMonitor(settings, paused_topics=lambda: controller.paused_topics,
+                     paused_elsewhere=lambda: {(release_group(settings), topic_names.parked(channel))
+                                               for channel in controller.paused_channels})
 
 
 @app.timer(interval=float(settings.lag_interval_s), name="sample-lag")

@@ -136,6 +136,9 @@ class RunningBroker:
     process: subprocess.Popen
     workdir: Path
     keep_workdir: bool = False  # stop() leaves the workdir (log, data) in place when True
+    #: how the process was started, for `restart` (same command, port, data dir and environment)
+    command: list[str] = field(default_factory=list, repr=False)
+    env: dict[str, str] | None = field(default=None, repr=False)
     _stopped: bool = field(default=False, init=False, repr=False)
 
     @property
@@ -158,6 +161,36 @@ class RunningBroker:
         _terminate(self.process, STOP_TIMEOUT)
         if not (self.keep_workdir if keep is None else keep):
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def halt(self, *, kill: bool = False) -> None:
+        """Stop the broker process (SIGTERM, or SIGKILL with ``kill``) and keep its port and data
+        dir, for :meth:`restart`. An outage, as clients see it: connections refused."""
+        if kill:
+            _signal_group(self.process, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
+        _terminate(self.process, STOP_TIMEOUT)
+
+    def restart(self, timeout: float | None = None) -> None:
+        """Start the halted broker again with the same command (port, data dir) and wait until it serves."""
+        if self._stopped or not self.command:
+            raise BrokerError(f"{self.kind} broker at {self.bootstrap} cannot be restarted")
+        if self.process.poll() is None:
+            raise BrokerError(f"{self.kind} broker at {self.bootstrap} is still running")
+        if timeout is None:
+            timeout = KAFKA_READY_TIMEOUT if self.kind == "kafka" else EMBEDDED_READY_TIMEOUT
+        deadline = time.monotonic() + timeout
+        while True:  # the old process's listening socket can linger a moment
+            try:
+                _check_port_free(self.port)
+                break
+            except BrokerError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        self.process = _launch(self.command, self.log_path, self.workdir, self.env)
+        wait_until_ready(self.bootstrap, max(1.0, deadline - time.monotonic()), process=self.process,
+                         log_path=self.log_path, name=f"{self.kind} broker (restarted)")
 
     def __enter__(self) -> RunningBroker:
         return self
@@ -440,6 +473,8 @@ def _start_and_wait(
         log_path=log_path,
         process=proc,
         workdir=workdir,
+        command=cmd,
+        env=env,
     )
     _register_live(broker)
     try:

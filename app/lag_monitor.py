@@ -53,9 +53,12 @@ def report_catchup(report: CatchUp | None) -> None:
 
 
 class LagMonitor:
-    def __init__(self, settings: Settings, paused_topics: Callable[[], Iterable[str]] = tuple) -> None:
+    def __init__(self, settings: Settings, paused_topics: Callable[[], Iterable[str]] = tuple,
+                 paused_elsewhere: Callable[[], Iterable[tuple[str, str]]] = tuple) -> None:
         self.settings = settings
         self._paused_topics = paused_topics
+        #: (group, topic) pairs paused on purpose in groups other than the workers' own
+        self._paused_elsewhere = paused_elsewhere
         self.alerts_topic = TopicNames(settings.topic_prefix).alerts
         self.evaluator = LagEvaluator(LagPolicy(threshold=settings.lag_alert_threshold,
                                                 stall_s=float(settings.lag_stall_s)))
@@ -78,6 +81,7 @@ class LagMonitor:
         report_catchup(self.catchup.observe(rows))
         self._previous = snapshot
         paused = {(self.settings.app_id, topic) for topic in self._paused_topics()}
+        paused.update(self._paused_elsewhere())
         raised = self.evaluator.observe(snapshot, paused)
         if leader:
             for alert in raised:

@@ -1,4 +1,4 @@
-"""Pause / resume of input topics on every worker, through `<prefix>.control`.
+"""Pause / resume of input topics and channels on every worker, through `<prefix>.control`.
 
 Every worker follows the whole control topic with a group-less consumer (a consumer
 group would give each worker only some of its partitions) and pauses fetching from the
@@ -6,10 +6,13 @@ partitions it is assigned of every paused topic (Faust's consumer `pause_partiti
 The workers keep running, keep their assignments and keep committing what they have
 processed, so the lag of a paused topic keeps growing and keeps being reported.
 Faust resumes all partitions after each rebalance; the pause is re-applied every second.
+A paused channel is not a partition: its envelopes are parked by the ingest agent
+(app/parking.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -24,11 +27,22 @@ from app.topic_names import TopicNames
 
 log = get_logger("orderhub.control")
 
+#: how long a starting worker's ingest waits for the control topic before it goes on without it
+CATCH_UP_TIMEOUT_S = 30.0
+
 
 async def ensure_control_topic(settings: Settings) -> str:
     topic = TopicNames(settings.topic_prefix).control
     await ensure_topics(settings.bootstrap_servers, [topic], partitions=1, replication=settings.replication,
                         config={"cleanup.policy": "compact"}, **client_security(settings))
+    return topic
+
+
+async def ensure_parked_topic(settings: Settings, channel: str) -> str:
+    """`<prefix>.channel-orders.parked.<channel>`, with the partitions of the other order topics."""
+    topic = TopicNames(settings.topic_prefix).parked(channel)
+    await ensure_topics(settings.bootstrap_servers, [topic], partitions=settings.partitions,
+                        replication=settings.replication, **client_security(settings))
     return topic
 
 
@@ -84,29 +98,64 @@ class PauseController:
         self.settings = settings
         self.state = PauseState()
         self._paused_here: set[Any] = set()
+        self._parked_topics_known: set[str] = set()
+        #: set once the whole control topic has been read: until then a paused channel looks resumed
+        self.caught_up = asyncio.Event()
+
+    async def wait_caught_up(self, timeout_s: float = CATCH_UP_TIMEOUT_S) -> None:
+        """Before the first envelope: wait until the paused state is known (bounded, so a control topic
+        that cannot be read delays ingestion but does not stop it)."""
+        try:
+            await asyncio.wait_for(self.caught_up.wait(), timeout_s)
+        except TimeoutError:
+            log.warning("control.not_caught_up", waited_s=timeout_s)
+            self.caught_up.set()
 
     @property
     def paused_topics(self) -> frozenset[str]:
         return self.state.topics
+
+    @property
+    def paused_channels(self) -> frozenset[str]:
+        return self.state.channels
 
     async def follow(self) -> None:
         topic = await ensure_control_topic(self.settings)
         consumer = _consumer(self.settings)
         await consumer.start()
         try:
-            consumer.assign([TopicPartition(topic, 0)])
+            tp = TopicPartition(topic, 0)
+            consumer.assign([tp])
             await consumer.seek_to_beginning()
-            self.state = PauseState()  # rebuilt from the start: the topic is compacted
+            end = (await consumer.end_offsets([tp]))[tp]
+            # rebuilt from the start (the topic is compacted); it replaces the current state once caught up
+            state = PauseState()
             while True:
+                if state is not self.state and await consumer.position(tp) >= end:
+                    self.state = state
+                    self.caught_up.set()
                 batch = await consumer.getmany(timeout_ms=1000)
                 for records in batch.values():
                     for record in records:
-                        command = _apply_record(self.state, record.value)
+                        await self._ensure_parked_topic(record.value)
+                        command = _apply_record(state, record.value)
                         if command is not None:
-                            log.info("control.applied", action=command.action, topic=command.target,
-                                     reason=command.reason)
+                            log.info("control.applied", action=command.action, target_type=command.target_type,
+                                     target=command.target, reason=command.reason)
         finally:
             await consumer.stop()
+
+    async def _ensure_parked_topic(self, value: bytes | None) -> None:
+        """A channel's parking topic exists before this worker parks into it (`orderhub pause`
+        creates it too; this covers commands written by other tools)."""
+        try:
+            data = orjson.loads(value or b"null")
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(data, dict) and data.get("target_type") == "channel" and data.get("action") == "pause" \
+                and isinstance(data.get("target"), str) and data["target"] not in self._parked_topics_known:
+            await ensure_parked_topic(self.settings, data["target"])
+            self._parked_topics_known.add(data["target"])
 
     def apply(self, faust_consumer: Any) -> None:
         """Pause the assigned partitions of paused topics; resume the ones no longer paused."""

@@ -245,9 +245,10 @@ class Settings:
 
     @property
     def watched_groups(self) -> list[str]:
-        """The consumer groups the lag monitor watches: our own first, then ORDERHUB_LAG_GROUPS."""
+        """The consumer groups the lag monitor watches: our own first (and its releaser of parked
+        envelopes, `<app id>-unpark`), then ORDERHUB_LAG_GROUPS."""
         extra = [g.strip() for g in self.lag_groups.split(",") if g.strip()]
-        return list(dict.fromkeys([self.app_id, *extra]))
+        return list(dict.fromkeys([self.app_id, f"{self.app_id}-unpark", *extra]))
 
     @property
     def bootstrap_servers(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DLQ_SUFFIX = ".dlq"
+PARKED_INFIX = ".parked."
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,14 @@ class TopicNames:
     def dlq_replays(self) -> str:
         """Compacted record of replayed DLQ ids (`orderhub dlq replay`), key = DLQ id."""
         return self._t("dlq-replays")
+
+    def parked(self, channel: str) -> str:
+        """Envelopes of a paused channel wait here until it is resumed (keyed as channel-orders)."""
+        return f"{self.channel_orders}{PARKED_INFIX}{channel}"
+
+    def channel_of_parked(self, topic: str) -> str | None:
+        head = self.channel_orders + PARKED_INFIX
+        return topic[len(head):] if topic.startswith(head) else None
 
     @staticmethod
     def dlq(topic: str) -> str:

@@ -41,6 +41,8 @@ class BrokerInfo:
     bootstrap: str
     kind: str  # "embedded", "kafka" or "external"
     supports_transactions: bool
+    #: the broker process this session started (None for an external one): outage tests stop and restart it
+    running: RunningBroker | None = None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -63,7 +65,7 @@ def broker() -> Iterator[BrokerInfo]:
             wait_until_ready(spec.bootstrap, timeout=15.0, name=f"broker at {spec.bootstrap}")
             info = BrokerInfo(spec.bootstrap, "external", probe_transactions(spec.bootstrap))
         if running is not None:
-            info = BrokerInfo(running.bootstrap, running.kind, running.supports_transactions)
+            info = BrokerInfo(running.bootstrap, running.kind, running.supports_transactions, running)
             print(
                 f"\n[orderhub] {running.kind} broker ready at {running.bootstrap} in "
                 f"{time.monotonic() - t0:.1f} s (log: {running.log_path})",

@@ -1,8 +1,9 @@
 """Pure: pause / resume commands on the control topic, and the paused state they add up to.
 
-A command is JSON keyed by its target (``topic:<name>``) on `<prefix>.control`:
-``{"action": "pause"|"resume", "target_type": "topic", "target": "<topic>", "at", "reason",
-"schema_version": 1}``. The topic is compacted, so the latest command per target is the state.
+A command is JSON keyed by its target (``topic:<name>`` or ``channel:<name>``) on
+`<prefix>.control`: ``{"action": "pause"|"resume", "target_type": "topic"|"channel",
+"target": "<topic or channel>", "at", "reason", "schema_version": 1}``. The topic is
+compacted, so the latest command per target is the state.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from typing import Any
 from app.operations.errors import OperationsError
 
 ACTIONS = ("pause", "resume")
+TARGET_TYPES = ("topic", "channel")
 
 
 @dataclass(frozen=True, slots=True)
 class ControlCommand:
     action: str
-    target: str  # a full topic name
+    target: str  # a full topic name, or a channel name
     at: datetime
     reason: str = ""
     target_type: str = "topic"
@@ -35,14 +37,14 @@ class ControlCommand:
 
     @classmethod
     def from_dict(cls, data: Any) -> ControlCommand:
-        if not isinstance(data, dict) or data.get("action") not in ACTIONS or data.get("target_type") != "topic" \
-                or not isinstance(data.get("target"), str):
+        if not isinstance(data, dict) or data.get("action") not in ACTIONS \
+                or data.get("target_type") not in TARGET_TYPES or not isinstance(data.get("target"), str):
             raise OperationsError(f"not a control command: {str(data)[:200]}")
         try:
             at = datetime.fromisoformat(str(data.get("at")))
         except ValueError:
             raise OperationsError(f"control command: field 'at' is not an ISO time: {data.get('at')!r}") from None
-        return cls(data["action"], data["target"], at, str(data.get("reason", "")))
+        return cls(data["action"], data["target"], at, str(data.get("reason", "")), data["target_type"])
 
 
 def input_topic(name: str, prefix: str, inputs: Iterable[str]) -> str:
@@ -55,18 +57,37 @@ def input_topic(name: str, prefix: str, inputs: Iterable[str]) -> str:
     raise OperationsError(f"--topic {name!r} is not an orderhub input topic (known: {known})")
 
 
+def known_channel(name: str, channels: Iterable[str]) -> str:
+    """Resolve `--channel` to one of the channels this deployment ingests."""
+    channels = tuple(channels)
+    if name.strip() in channels:
+        return name.strip()
+    raise OperationsError(f"--channel {name!r} is not a known channel (known: {', '.join(sorted(channels))})")
+
+
 @dataclass
 class PauseState:
-    """Paused topics, from control commands applied in order (the latest per target wins)."""
+    """Paused topics and channels, from control commands applied in order (the latest per target wins)."""
 
-    paused: dict[str, ControlCommand] = field(default_factory=dict)
+    paused: dict[str, ControlCommand] = field(default_factory=dict)  # by command key
 
     def apply(self, command: ControlCommand) -> None:
         if command.action == "pause":
-            self.paused[command.target] = command
+            self.paused[command.key] = command
         else:
-            self.paused.pop(command.target, None)
+            self.paused.pop(command.key, None)
+
+    def _targets(self, target_type: str) -> frozenset[str]:
+        return frozenset(c.target for c in self.paused.values() if c.target_type == target_type)
 
     @property
     def topics(self) -> frozenset[str]:
-        return frozenset(self.paused)
+        return self._targets("topic")
+
+    @property
+    def channels(self) -> frozenset[str]:
+        return self._targets("channel")
+
+    def describe(self) -> list[str]:
+        """`topic:<name>` / `channel:<name>` of everything paused, sorted."""
+        return sorted(self.paused)
