@@ -89,3 +89,32 @@ async def ensure_topics(bootstrap: str, topics: Iterable[str], *, partitions: in
                 pass
     finally:
         await admin.close()
+
+
+async def ensure_changelog_topics(settings: Settings, tables: Iterable[str], timeout_s: float = 30.0) -> None:
+    """Create the tables' changelog topics and wait until the cluster lists all their partitions.
+
+    Faust creates them itself at start, but a consumer whose metadata still showed a fresh
+    changelog topic without partitions made Faust's first table write fail with
+    PartitionsMismatch ("... has 0 partitions"), stopping the worker.
+    """
+    import asyncio
+
+    names = [f"{settings.app_id}-{table}-changelog" for table in tables]
+    await ensure_topics(settings.bootstrap_servers, names, partitions=settings.partitions,
+                        replication=settings.replication, config={"cleanup.policy": "compact"},
+                        **client_security(settings))
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers, **client_security(settings))  # type: ignore[arg-type]
+    await consumer.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            cluster = await consumer._client.fetch_all_metadata()
+            short = [t for t in names if len(cluster.partitions_for_topic(t) or ()) < settings.partitions
+                     or any(cluster.leader_for_partition(TopicPartition(t, p)) in (None, -1)
+                            for p in cluster.partitions_for_topic(t) or ())]
+            if not short or asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.5)
+    finally:
+        await consumer.stop()

@@ -57,6 +57,12 @@ def create_app(settings: Settings) -> faust.App:
         # under exactly_once an uncommitted transaction would be aborted while its table
         # writes stay in the live RocksDB state, so its events would be skipped on replay.
         stream_wait_empty=True,
+        # Faust refuses to start when a table's persisted offset is ahead of its changelog's end.
+        # At least once that only means local writes whose changelog records were not sent
+        # (their inputs are processed again), or, on the embedded broker, its end offset
+        # reported one lower after a clean stop: keep the local state. Under exactly_once local
+        # state ahead of the changelog holds aborted writes; see rebuild_regained_partitions.
+        recovery_consistency_check=guarantee == "exactly_once",
         producer_max_request_size=8 * 1024 * 1024,  # DLQ entries of large poison messages
         web_host=settings.web_host,
         web_port=settings.web_port,

@@ -93,6 +93,18 @@ def _drop_state_after_unclean_stop(tabledir: Path, marker: Path) -> bool:
     return False
 
 
+def _table_names(app: object) -> list[str]:
+    """Every table the worker will declare: the modules of `tables/` define them."""
+    import importlib
+    import pkgutil
+
+    import tables
+
+    for module in pkgutil.iter_modules(tables.__path__):
+        importlib.import_module(f"tables.{module.name}")
+    return [table.name for table in app.tables.values()]  # type: ignore[attr-defined]
+
+
 def run_worker(settings: Settings, *, web: bool = True) -> int:
     from app.channel_setup import load_channels
 
@@ -112,9 +124,10 @@ def run_worker(settings: Settings, *, web: bool = True) -> int:
     Path(app.conf.datadir).mkdir(parents=True, exist_ok=True)
     import asyncio
 
-    from app.admin import ensure_orderhub_topics
+    from app.admin import ensure_changelog_topics, ensure_orderhub_topics
 
     asyncio.run(ensure_orderhub_topics(settings))
+    asyncio.run(ensure_changelog_topics(settings, _table_names(app)))
     if guarantee == "exactly_once":
         asyncio.run(_wait_for_group_coordinator(settings.bootstrap_servers, settings.app_id))
     if guarantee == "exactly_once" and _drop_state_after_unclean_stop(Path(app.conf.tabledir), marker):

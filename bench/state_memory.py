@@ -17,6 +17,7 @@ import asyncio
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -123,8 +124,12 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--reads", type=int, default=20_000)
     parser.add_argument("--broker", default=None, help="host:port, `embedded` (default) or `kafka`")
-    parser.add_argument("--port", type=int, default=16180, help="the worker's web port (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="the worker's web port on 127.0.0.1 (default: a free one)")
     opts = parser.parse_args()
+    if not opts.port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            opts.port = probe.getsockname()[1]
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-state-memory-"))
     broker, bootstrap = open_broker(opts.broker)
     worker = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 
@@ -84,7 +85,7 @@ async def test_poison_messages_go_to_dlq_with_reasons_and_neighbours_are_process
     assert {c["oli"] for c in commands} == paid
 
 
-async def test_restart_recovers_state_from_changelog_without_repeating_commands(pipeline: Pipeline) -> None:
+async def test_restart_recovers_state_from_changelog_and_own_data_dir_without_repeating_commands(pipeline: Pipeline) -> None:
     stories = generate(120, seed=21)
     paid = {s.oli for s in stories if s.fate == "paid"}
     unpaid = [s for s in stories if s.fate == "unpaid"]
@@ -96,12 +97,18 @@ async def test_restart_recovers_state_from_changelog_without_repeating_commands(
     assert pipeline.stop(worker) == 0
 
     # a new worker with an empty data dir: its state can only come from the changelog
+    worker = pipeline.start_worker("w2")
+    await pipeline.produce(messages)  # every old message again: nothing new to decide
+    await asyncio.sleep(3.0)
+    assert pipeline.stop(worker) == 0
+
+    # the same worker again on its own data dir (the local state is kept), then new payments
     pipeline.start_worker("w2")
     late_payments = [(pipeline.names.payments, s.oli.encode(), orjson.dumps({
         "payment_id": f"late-{s.oli}", "channel": s.oli.split("-")[0] == "tm" and "tmall" or "taobao",
         "shop_id": _shop(s), "external_id": _tid(s), "amount": 100, "currency": "CNY",
         "paid_at": "2026-11-12T00:00:00+00:00"})) for s in unpaid]
-    await pipeline.produce(messages + late_payments)  # every old message again, then new payments
+    await pipeline.produce(messages + late_payments)  # every old message once more, then new payments
 
     expected = paid | {s.oli for s in unpaid}
     commands = await pipeline.collect(pipeline.names.fulfillment_commands,
