@@ -213,6 +213,19 @@ class Fulfillment:
 
 
 @dataclass(frozen=True, slots=True)
+class MergedPart:
+    """Another order shipped in the parcel of a merge's primary order: its OLI and lines."""
+
+    oli: str
+    external_id: str
+    lines: tuple[Line, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MergedPart:
+        return cls(d["oli"], d.get("external_id", ""), tuple(Line.from_dict(x) for x in d.get("lines") or ()))
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """The standard order model. `version` grows by one for every accepted change."""
 
@@ -242,6 +255,13 @@ class Order:
     parcels: tuple[tuple[str, ...], ...] = ()
     #: the order's channel is in shadow mode: processed and published, but never shipped
     shadow: bool = False
+    #: hold reasons an operator released: routing does not put them on again (rule holds, approvals)
+    released: tuple[str, ...] = ()
+    #: carrier / warehouse an operator chose (set_carrier / set_warehouse): routing keeps them
+    chosen_carrier: str = ""
+    chosen_warehouse: str = ""
+    #: on a merge's primary order: the other orders that ship in its parcel (docs/operations.md#merge)
+    merged: tuple[MergedPart, ...] = ()
 
     @property
     def versioned_id(self) -> str:
@@ -280,6 +300,10 @@ class Order:
             payment_ids=tuple(d.get("payment_ids") or ()),
             parcels=tuple(tuple(p) for p in d.get("parcels") or ()),
             shadow=bool(d.get("shadow", False)),
+            released=tuple(d.get("released") or ()),
+            chosen_carrier=d.get("chosen_carrier", ""),
+            chosen_warehouse=d.get("chosen_warehouse", ""),
+            merged=tuple(MergedPart.from_dict(m) for m in d.get("merged") or ()),
         )
 
 
@@ -354,6 +378,8 @@ class FulfillmentCommand:
     trace: dict[str, str] = field(default_factory=dict)
     #: the routing rules (id, version) behind this command's carrier, warehouse and tags
     rules_fired: tuple[RuleRef, ...] = ()
+    #: merged orders shipped in this parcel besides `oli` (SHIP of a merge's primary order)
+    merged: tuple[MergedPart, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
 

@@ -247,6 +247,16 @@ def _routed(order: Order, outcome: RoutingOutcome) -> Order:
                    tags=order.tags + new_tags)
 
 
+#: holds that say the order's data is wrong: they come back until the data is fixed, release or not
+DATA_HOLDS = frozenset({"address_invalid", "address_unresolved", "sku_unmapped"})
+
+
+def _released(order: Order, hold: Hold) -> bool:
+    """A rule's hold or approval an operator already released is not put on again."""
+    data_problem = hold.reason in DATA_HOLDS or hold.reason.startswith("rule_error:")
+    return not data_problem and hold.reason in order.released
+
+
 def route(change: _Change) -> None:
     """Decide the fulfillment command due for the order's current state, if any.
 
@@ -259,7 +269,7 @@ def route(change: _Change) -> None:
         outcome = change.routing.decide(order)
         order = _routed(order, outcome)
         problems = address_problems(order)
-        holds = outcome.holds
+        holds = tuple(h for h in outcome.holds if not _released(order, h))
         if problems:
             holds = (Hold("address_invalid", "missing " + ", ".join(problems), HoldSource.SYSTEM),) + holds
         if holds:
@@ -267,8 +277,8 @@ def route(change: _Change) -> None:
             return
         command_id = order.versioned_id
         fulfillment = Fulfillment(
-            warehouse=order.fulfillment.warehouse or outcome.warehouse,
-            carrier=order.fulfillment.carrier or outcome.carrier,
+            warehouse=order.chosen_warehouse or order.fulfillment.warehouse or outcome.warehouse,
+            carrier=order.chosen_carrier or order.fulfillment.carrier or outcome.carrier,
             command_id=command_id,
             state=FulfillmentState.REQUESTED,
             rules_fired=outcome.rules_fired,
@@ -278,6 +288,7 @@ def route(change: _Change) -> None:
             warehouse=fulfillment.warehouse, carrier=fulfillment.carrier,
             receiver=order.receiver, lines=order.lines, requested_at=change.now,
             trace=dict(change.cause), rules_fired=outcome.rules_fired, parcels=order.parcels,
+            merged=order.merged,
         ))
         change.accept(replace(order, fulfillment=fulfillment), "FulfillmentRequested", outcome.rules_fired)
     elif _needs_intercept(order):
@@ -407,7 +418,13 @@ def apply_wms_event(
             change.accept(replace(current, fulfillment=replace(f, state=FulfillmentState.INTERCEPTED)),
                           "ShipmentIntercepted")
         elif kind is WmsEventType.TOO_LATE:
-            change.accept(replace(current, fulfillment=replace(f, state=FulfillmentState.TOO_LATE)),
+            holds = current.holds
+            if current.status not in TERMINAL_STATUSES and current.refund_status not in REFUND_BLOCKS_SHIPPING:
+                # the cancel was for a change (address, carrier, ...): the old parcel left, so no
+                # new SHIP goes out until an operator decides
+                holds += (Hold("intercept_too_late", f"{f.command_id} left the warehouse before the change",
+                               HoldSource.SYSTEM),)
+            change.accept(replace(current, holds=holds, fulfillment=replace(f, state=FulfillmentState.TOO_LATE)),
                           "InterceptTooLate")
             change.alert("intercept_too_late",
                          f"{f.cancel_command_id}: parcel of {f.command_id} already left the warehouse")
