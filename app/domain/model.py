@@ -260,8 +260,10 @@ class Order:
     #: carrier / warehouse an operator chose (set_carrier / set_warehouse): routing keeps them
     chosen_carrier: str = ""
     chosen_warehouse: str = ""
-    #: on a merge's primary order: the other orders that ship in its parcel (docs/operations.md#merge)
+    #: on a merge's primary order: the other orders that ship in its parcel (docs/operations.md#merge-candidates)
     merged: tuple[MergedPart, ...] = ()
+    #: the merge group the order joined (primary or merged into another order)
+    merge_key: str = ""
 
     @property
     def versioned_id(self) -> str:
@@ -304,6 +306,7 @@ class Order:
             chosen_carrier=d.get("chosen_carrier", ""),
             chosen_warehouse=d.get("chosen_warehouse", ""),
             merged=tuple(MergedPart.from_dict(m) for m in d.get("merged") or ()),
+            merge_key=d.get("merge_key", ""),
         )
 
 

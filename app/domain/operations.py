@@ -23,8 +23,9 @@ from typing import Any
 from app.domain import approvals as ap
 from app.domain import transitions
 from app.domain.audit import AuditEntry, changed_fields
-from app.domain.commands import OpsCommand, check_against, command_from_dict
+from app.domain.commands import MERGE_ACTIONS, OpsCommand, check_against, command_from_dict
 from app.domain.errors import OrderhubError, ValidationError
+from app.domain.merge import MERGED_INTO, UNMERGING
 from app.domain.model import (
     Address,
     CommandType,
@@ -40,7 +41,7 @@ from app.domain.model import (
 APPROVAL_HOLD = "approval_pending"
 OPERATOR_HOLD = "operator_hold"
 #: holds a plain `release` does not lift: an approval is decided, a merge is undone
-KEPT_ON_RELEASE = frozenset({APPROVAL_HOLD, "merged_into"})
+KEPT_ON_RELEASE = frozenset({APPROVAL_HOLD, MERGED_INTO, UNMERGING})
 #: changes the warehouse must learn about: a SHIP already out is cancelled and sent again
 RESHIP_ACTIONS = frozenset({"change_address", "set_carrier", "set_warehouse", "split"})
 _EVENT_TYPE = {
@@ -150,7 +151,7 @@ def reroute(change: transitions._Change) -> None:
     transitions.route(change)
 
 
-def _refused(command: OpsCommand, order: Order | None, exc: OrderhubError) -> OpsDecision:
+def refused(command: OpsCommand, order: Order | None, exc: OrderhubError) -> OpsDecision:
     entry = AuditEntry(at=command.at, actor=command.actor, role=command.role, action="command_refused",
                        oli=command.oli, command=command.action, reason=str(exc),
                        request_id=command.request_id, approval_id=command.approval_id,
@@ -167,9 +168,13 @@ def apply_command(order: Order | None, approvals: tuple[ap.Approval, ...], comma
             raise ValidationError(f"order {command.oli!r} not found")
         if command.action in ("approve", "reject"):
             return _decide_approval(order, approvals, command, policy, now, routing)
+        if command.action in MERGE_ACTIONS:
+            from app.domain.merge_orders import apply_merge_command
+
+            return apply_merge_command(order, command, now, routing)
         check_against(order, command)
     except OrderhubError as exc:
-        return _refused(command, order, exc)
+        return refused(command, order, exc)
     cause = {"source": "operator", "ref": command.request_id}
     change = transitions._Change(order=order, now=now, cause=cause, routing=routing)
     levels = policy.levels(order, command)
@@ -224,7 +229,7 @@ def _decide_approval(order: Order, approvals: tuple[ap.Approval, ...], command: 
             # the order moved on (shipped, cancelled) while the change waited: lift the hold only
             change.accept(base, "OrderReleased")
             reroute(change)
-            entries.append(replace(_refused(requested, order, exc).audit[0], at=now,
+            entries.append(replace(refused(requested, order, exc).audit[0], at=now,
                                    approval_id=approval.approval_id))
             return OpsDecision(change.decision(), approvals=ap.upsert(approvals, decided),
                                audit=tuple(entries), outcome=exc.code)

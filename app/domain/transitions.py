@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.errors import UnknownOrderError
+from app.domain.merge import UNMERGING
 from app.domain.model import (
     FULFILLMENT_RANK,
     STATUS_RANK,
@@ -414,11 +415,17 @@ def apply_wms_event(
     elif event.command_id == f.cancel_command_id and f.cancel_command_id:
         if f.state is not FulfillmentState.CANCEL_REQUESTED:
             return Decision(outcome="stale_or_duplicate")
+        undoing_merge = any(h.reason == UNMERGING for h in current.holds)
         if kind is WmsEventType.INTERCEPTED:
-            change.accept(replace(current, fulfillment=replace(f, state=FulfillmentState.INTERCEPTED)),
-                          "ShipmentIntercepted")
+            # the merged parcel was stopped: the merge ends and the order routes alone
+            intercepted = replace(current, fulfillment=replace(f, state=FulfillmentState.INTERCEPTED))
+            if undoing_merge:
+                intercepted = replace(intercepted, merged=(),
+                                      holds=tuple(h for h in current.holds if h.reason != UNMERGING))
+            change.accept(intercepted, "ShipmentIntercepted")
         elif kind is WmsEventType.TOO_LATE:
-            holds = current.holds
+            # too late to undo a merge: it stands, its parcel left
+            holds = tuple(h for h in current.holds if h.reason != UNMERGING)
             if current.status not in TERMINAL_STATUSES and current.refund_status not in REFUND_BLOCKS_SHIPPING:
                 # the cancel was for a change (address, carrier, ...): the old parcel left, so no
                 # new SHIP goes out until an operator decides
