@@ -107,6 +107,9 @@ class Settings:
         "doc": "YAML/JSON file of API tokens (SHA-256 hashes only) and roles; empty = every API call is refused (401)"})
     approval_policy_file: str = field(default="", metadata={
         "doc": "YAML/JSON approval policy (which changes need one or two approvers); empty = the built-in default"})
+    merge_policy_file: str = field(default="", metadata={
+        "doc": "YAML/JSON merge policy (合单: wait_minutes, window_hours, same_receiver, ...); "
+               "empty = merging off (docs/operations.md#merge-candidates)"})
     stuck_after_s: int = field(default=900, metadata={
         "doc": "a paid order not acknowledged by the warehouse after this long is listed as stuck"})
     connector_shops: str = field(default="", metadata={
