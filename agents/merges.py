@@ -86,11 +86,15 @@ async def end_merge_waits() -> None:
         return
     now, mono = datetime.now(UTC), time.monotonic()
     due = []
-    for key, value in list(merge_groups_table.items()):
-        group = decode_group(value)
-        deadline = group.deadline(policy) if group else None
-        if deadline is not None and deadline <= now and mono - _ticked.get(key, 0.0) >= TICK_AGAIN_AFTER_S:
-            due.append(key)
+    try:
+        for key, value in list(merge_groups_table.items()):
+            group = decode_group(value)
+            deadline = group.deadline(policy) if group else None
+            if deadline is not None and deadline <= now and mono - _ticked.get(key, 0.0) >= TICK_AGAIN_AFTER_S:
+                due.append(key)
+    except Exception as exc:  # noqa: BLE001 — e.g. the table is being rebuilt after a rebalance: next second
+        log.warning("merge.tick_skipped", error=repr(exc))
+        return
     for key in due:
         _ticked[key] = mono
         # not inside a stream event: a plain send, like the console's commands

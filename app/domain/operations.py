@@ -115,15 +115,14 @@ def _apply(change: transitions._Change, base: Order, command: OpsCommand, approv
     """Apply the change on `base` (the stored order, maybe with a hold lifted) and route again."""
     before = change.order
     new = _changed(base, command)
+    if command.action in ("change_address", "split"):
+        # a new address may route elsewhere: routing decides carrier and warehouse anew for the
+        # next SHIP (what an operator chose with set_carrier / set_warehouse stays: Order.chosen_*)
+        new = replace(new, fulfillment=replace(new.fulfillment, carrier="", warehouse=""))
     in_flight = before.fulfillment.state in transitions.SHIP_IN_FLIGHT
     change.accept(new, _EVENT_TYPE[command.action])
     if in_flight and command.action in RESHIP_ACTIONS:
         cancel_shipment(change, before)
-        # a new address may route elsewhere: routing decides carrier and warehouse anew
-        # (what an operator chose with set_carrier / set_warehouse stays: Order.chosen_*)
-        if command.action in ("change_address", "split"):
-            f = change.order.fulfillment
-            change.order = replace(change.order, fulfillment=replace(f, carrier="", warehouse=""))
     reroute(change)
     b, a = changed_fields(_view(before, command.action), _view(change.order, command.action))
     return _entry(command, "command_applied", change.order, before=b, after=a, approval_id=approval_id,

@@ -195,3 +195,57 @@ def test_merge_policy_file() -> None:
                        ({"auto_accept": "yes"}, "auto_accept"), ([], "mapping")):
         with pytest.raises(ValidationError, match=field):
             Policy.from_dict(bad)
+
+
+def _member(oli: str, minutes: int = 0, **kw) -> dict:  # type: ignore[no-untyped-def]
+    at = (T0 + timedelta(minutes=minutes)).isoformat()
+    return {"type": "waiting", "member": {"oli": oli, "external_id": oli, "paid_at": at, "since": NOW.isoformat(),
+                                          "lines": [], **kw}}
+
+
+def _steps(*notices_: dict, policy: Policy = WAIT, now=NOW):  # type: ignore[no-untyped-def]
+    group, sent = None, []
+    for notice in notices_:
+        group, commands = mg.step(group, "k", notice, policy, now)
+        sent += [(c.action, c.oli) for c in commands]
+    return group, sent
+
+
+def test_group_edges_primary_refuses_late_undo_and_the_window() -> None:
+    accept = {"type": "accept", "actor": "olga", "role": "operator", "request_id": "req-1"}
+    # the primary no longer waits when its merge comes: the joined order ships alone
+    group, sent = _steps(_member("a"), _member("b", 5), accept, {"type": "joined", "oli": "b"},
+                         {"type": "refused", "oli": "a"})
+    assert sent == [("merge_into", "b"), ("merge", "a"), ("end_merge", "b")] and group is None
+    # undo that comes too late: the merge stands, and a second undo is refused by the group
+    group, sent = _steps(_member("a"), _member("b", 5), accept, {"type": "joined", "oli": "b"},
+                         {"type": "merged", "oli": "a"}, {"type": "undo"}, {"type": "unmerge_failed", "oli": "a"})
+    assert sent[-1] == ("unmerge", "a") and group is not None and group.run is not None
+    assert group.run.state == "merged" and "too late" in group.note
+    # outside the window: nothing to merge, accept does nothing
+    group, sent = _steps(_member("a"), _member("b", 25 * 60), accept)
+    assert sent == [] and group is not None and group.run is None and "fewer than two" in group.note
+    # a second accept while merging does nothing
+    group, sent = _steps(_member("a"), _member("b", 5), accept, accept)
+    assert sent == [("merge_into", "b")]
+
+
+def test_a_rule_merge_on_every_member_merges_at_the_end_of_the_wait() -> None:
+    later = NOW + timedelta(minutes=31)
+    group, sent = _steps(_member("a", auto=True), _member("b", 5, auto=True), {"type": "tick"}, now=later)
+    assert sent == [("merge_into", "b")] and group is not None and group.run is not None
+    assert group.run.actor == mg.SYSTEM_ACTOR
+    group, sent = _steps(_member("a", auto=True), _member("b", 5), {"type": "tick"}, now=later)
+    assert sorted(sent) == [("end_merge", "a"), ("end_merge", "b")] and group is None
+
+
+def test_orders_waiting_behind_a_running_merge_still_ship_when_their_wait_is_over() -> None:
+    accept = {"type": "accept", "actor": "olga", "role": "operator"}
+    group, _ = _steps(_member("a"), _member("b", 5), accept, {"type": "joined", "oli": "b"},
+                      {"type": "merged", "oli": "a"})
+    group, commands = mg.step(group, "k", _member("c", 10), WAIT, NOW)
+    group, commands = mg.step(group, "k", {"type": "tick"}, WAIT, NOW + timedelta(minutes=31))
+    assert [(c.action, c.oli) for c in commands] == [("end_merge", "c")]
+    assert group is not None and group.run is not None and group.run.state == "merged"
+    view = mg.view(group, WAIT)
+    assert view["merge"]["primary"] == "a" and {m["oli"] for m in view["members"]} == {"a", "b"}
