@@ -64,7 +64,7 @@ async def process(event: Any) -> None:
     if not reference.ready.is_set():
         await reference.ready.wait()  # rules and SKU catalog loaded once before the first order is routed
     rules_router = RulesRouter(reference.rules, reference.catalog, geocoder, defaults)
-    routing = MergeWaitRouter(rules_router, merge_policy())
+    routing = MergeWaitRouter(rules_router, merge_policy()) if merge_policy().enabled else rules_router
     if topic == OPS_TOPIC:
         await apply_ops_command(event, routing)
         return

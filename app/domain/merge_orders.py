@@ -159,10 +159,15 @@ def member_record(order: Order, now: datetime) -> dict[str, Any]:
             "since": now.isoformat()}
 
 
+def _in_merge(order: Order | None) -> bool:
+    """Waiting, merged into another or a primary: every merge state shows in one of these."""
+    return order is not None and bool(order.holds or order.merged or order.merge_key)
+
+
 def notices(before: Order | None, after: Order | None, now: datetime) -> list[Notice]:
     """What the merge group of `after` must hear about this change (nothing for most changes)."""
-    if after is None:
-        return []
+    if after is None or not (_in_merge(after) or _in_merge(before)):
+        return []  # the common case, on every order event: nothing to do with merging
     out: list[Notice] = []
     was, now_key = waiting_key(before), waiting_key(after)
     if now_key and now_key != was:
