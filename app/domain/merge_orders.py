@@ -66,9 +66,12 @@ def _hold(order: Order | None, reason: str) -> Hold | None:
 
 
 def waiting_key(order: Order | None) -> str:
-    """The merge key of an order waiting for its group, or ""."""
-    hold = _hold(order, MERGE_WAIT)
-    return hold.detail if hold and order and order.status is OrderStatus.PAID else ""
+    """The merge key of an order waiting for its group, or "". An order with any other hold
+    is not waiting: held orders never merge."""
+    if order is None or order.status is not OrderStatus.PAID or not order.holds:
+        return ""
+    first = order.holds[0]
+    return first.detail if all(h.reason == MERGE_WAIT for h in order.holds) else ""
 
 
 def _without(order: Order, *reasons: str) -> Order:

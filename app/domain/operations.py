@@ -25,7 +25,7 @@ from app.domain import transitions
 from app.domain.audit import AuditEntry, changed_fields
 from app.domain.commands import MERGE_ACTIONS, OpsCommand, check_against, command_from_dict
 from app.domain.errors import OrderhubError, ValidationError
-from app.domain.merge import MERGED_INTO, UNMERGING
+from app.domain.merge import MERGE_WAIT, MERGED_INTO, UNMERGING
 from app.domain.model import (
     Address,
     CommandType,
@@ -118,7 +118,8 @@ def _apply(change: transitions._Change, base: Order, command: OpsCommand, approv
     if command.action in ("change_address", "split"):
         # a new address may route elsewhere: routing decides carrier and warehouse anew for the
         # next SHIP (what an operator chose with set_carrier / set_warehouse stays: Order.chosen_*)
-        new = replace(new, fulfillment=replace(new.fulfillment, carrier="", warehouse=""))
+        new = replace(new, fulfillment=replace(new.fulfillment, carrier="", warehouse=""),
+                      holds=tuple(h for h in new.holds if h.reason != MERGE_WAIT))  # waits again, new key
     in_flight = before.fulfillment.state in transitions.SHIP_IN_FLIGHT
     change.accept(new, _EVENT_TYPE[command.action])
     if in_flight and command.action in RESHIP_ACTIONS:

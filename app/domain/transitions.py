@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.errors import UnknownOrderError
-from app.domain.merge import UNMERGING
+from app.domain.merge import MERGE_WAIT, UNMERGING
 from app.domain.model import (
     FULFILLMENT_RANK,
     STATUS_RANK,
@@ -174,6 +174,8 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
 def merge_update(current: Order, incoming: Order) -> Order:
     """Channel fields from the update; orderhub's own fields (holds, fulfillment) kept."""
     own_holds = tuple(h for h in current.holds if h.source is not HoldSource.CHANNEL)
+    if incoming.receiver != current.receiver:  # a new address: the merge wait starts again under its new key
+        own_holds = tuple(h for h in own_holds if h.reason != MERGE_WAIT)
     return replace(
         incoming,
         oli=current.oli,

@@ -249,3 +249,23 @@ def test_orders_waiting_behind_a_running_merge_still_ship_when_their_wait_is_ove
     assert group is not None and group.run is not None and group.run.state == "merged"
     view = mg.view(group, WAIT)
     assert view["merge"]["primary"] == "a" and {m["oli"] for m in view["members"]} == {"a", "b"}
+
+
+def test_a_held_or_readdressed_waiting_order_leaves_its_group() -> None:
+    flow = Flow()
+    flow.arrive("tb-s-1")
+    flow.arrive("tb-s-2", hours=0.1)
+    held = apply_command(flow.orders["tb-s-2"], (), OpsCommand("h1", "tb-s-2", "hold", "olga", "operator", NOW,
+                                                              reason="check stock"), APPROVALS, NOW, ROUTER)
+    flow._after(flow.orders["tb-s-2"], held.decision)
+    assert flow.group is not None and [m.oli for m in flow.group.members] == ["tb-s-1"]
+    # the platform changes the address of a waiting order: it waits again, in the group of its new address
+    before = flow.orders["tb-s-1"]
+    moved = replace(before, updated_at=NOW, holds=(), receiver=replace(before.receiver, address=replace(
+        before.receiver.address, detail="文二路9号")))
+    decision = apply_channel_update(before, moved, (), NOW, ROUTER)
+    assert decision.order is not None and decision.order.holds[0].reason == "merge_wait"
+    new_key, old_key = decision.order.holds[0].detail, before.holds[0].detail
+    assert [(k, n["type"]) for k, n in notices(before, decision.order, NOW)] == [
+        (new_key, "waiting"), (old_key, "gone")] and new_key != old_key
+    assert decision.commands == ()
