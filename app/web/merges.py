@@ -19,7 +19,7 @@ from app.domain import merge_groups
 from app.domain.errors import ValidationError
 from app.main import app
 from app.topics import merge_candidates_topic
-from app.web.api import ApiError, api, gather, get_json, json_body, json_response, on_owner, owner_url, shown
+from app.web.api import ApiError, api, gather, json_body, json_response, shown
 from app.web.orders import new_request_id
 from tables.merges import merge_groups_table
 
@@ -74,34 +74,30 @@ def _checked_id(group_id: str) -> str:
     return group_id
 
 
+async def find_group(request: Any, group_id: str) -> dict[str, Any]:
+    """The group as `GET /api/merges/{id}` shows it, asked of every worker: a group's owner is
+    found by asking, since a worker that never wrote the `merge-groups` changelog cannot
+    compute its partition."""
+    _checked_id(group_id)
+
+    async def local() -> dict[str, Any]:
+        group = decode_group(merge_groups_table.get(group_id.encode()))
+        return {"groups": [merge_groups.view(group, merge_policy())] if group else []}
+
+    answers, failed = await gather(request, local, path=f"/api/merges/{group_id}", query={})
+    found = [g for a in answers for g in a["groups"]]
+    if found:
+        return found[0]
+    if failed:
+        raise ApiError(503, f"merge group {group_id!r}: not every worker answered; retry shortly")
+    raise ApiError(404, f"no merge group {group_id!r}")
+
+
 @app.page("/api/merges/{group_id}")
 class MergeView(View):
     @api(Permission.READ)
     async def get(self, request: Any, principal: Principal, group_id: str) -> Any:
-        _checked_id(group_id)
-
-        async def local() -> Any:
-            group = decode_group(merge_groups_table.get(group_id.encode()))
-            if group is None:
-                return json_response(self, {"error": f"no merge group {group_id!r}", "status": 404}, 404)
-            return json_response(self, shown(principal, merge_groups.view(group, merge_policy())))
-
-        return await on_owner(self, request, merge_groups_table.name, group_id, local)
-
-
-async def _fetch(request: Any, group_id: str) -> dict[str, Any]:
-    url = owner_url(merge_groups_table.name, group_id)
-    if url is None:
-        group = decode_group(merge_groups_table.get(group_id.encode()))
-        view = merge_groups.view(group, merge_policy()) if group else None
-    else:
-        status, body = await get_json(url.with_path(f"/api/merges/{group_id}"), request)
-        if status not in (200, 404):
-            raise ApiError(503, f"the owner of merge group {group_id} answered {status}")
-        view = body if status == 200 else None
-    if view is None:
-        raise ApiError(404, f"no merge group {group_id!r}")
-    return view
+        return json_response(self, shown(principal, await find_group(request, group_id)))
 
 
 @app.page("/api/merges/{group_id}/{action}")
@@ -120,7 +116,7 @@ class MergeActionView(View):
         reason = body.get("reason", "")
         if not isinstance(reason, str) or len(reason) > 500:
             raise ValidationError("field 'reason' must be a string of at most 500 characters")
-        view = await _fetch(request, _checked_id(group_id))
+        view = await find_group(request, group_id)
         if action == "accept" and (view["merge"] is not None or not view["mergeable"]):
             raise ApiError(409, "nothing to merge: " + (f"a merge is already {view['merge']['state']}"
                                                        if view["merge"] else "fewer than two orders are waiting"))
