@@ -74,7 +74,7 @@ async def _send_orders(hub: Hub, *orders: Order) -> None:
     await p.produce([(p.names.order_inputs, o.oli.encode(), codec.encode_order_input(o)) for o in orders])
 
 
-async def _commands(hub: Hub, olis: set[str], until: Any, timeout: float = 60) -> list[dict[str, Any]]:  # noqa: ASYNC109
+async def _commands(hub: Hub, olis: set[str], until: Any, timeout: float = 90) -> list[dict[str, Any]]:  # noqa: ASYNC109
     p = hub.pipeline
     records = await p.collect(p.names.fulfillment_commands, timeout=timeout, settle=2.0,
                               until=lambda recs: until([r for r in recs if r["oli"] in olis]))
@@ -83,7 +83,7 @@ async def _commands(hub: Hub, olis: set[str], until: Any, timeout: float = 60) -
 
 async def _group_of(hub: Hub, oli: str) -> dict[str, Any]:
     body = await hub.wait_for("/api/merges", lambda b: any(oli in g["mergeable"] for g in b["merges"]),
-                              person="vic", worker=1)
+                              person="vic", worker=1, timeout=90)
     return next(g for g in body["merges"] if oli in g["mergeable"])
 
 
@@ -101,7 +101,7 @@ async def test_two_orders_of_one_buyer_on_different_partitions_ship_as_one(merge
     commands = await _commands(hub, {a, b}, lambda mine: len(mine) >= 1)
     assert [(c["type"], c["oli"], [m["oli"] for m in c["merged"]]) for c in commands] == [("SHIP", a, [b])]
     assert commands[0]["merged"][0]["lines"][0]["sku"] == f"sku-{b.split('-')[2]}"
-    merged = await hub.wait_for(f"/api/merges/{group['id']}", lambda g: (g["merge"] or {}).get("state") == "merged")
+    merged = await hub.wait_for(f"/api/merges/{group['id']}", lambda g: (g["merge"] or {}).get("state") == "merged", timeout=60)
     assert merged["merge"]["primary"] == a and merged["merge"]["actor"] == "olga"
     status, body = await hub.call("POST", path, "olga", body={})
     assert status == 409, body  # accepted already
@@ -123,7 +123,7 @@ async def test_undo_before_shipping_gives_two_ships(merge_hub: Hub) -> None:
     status, body = await hub.call("POST", f"/api/merges/{group['id']}/accept", "olga", body={})
     assert status == 202, body
     (ship,) = await _commands(hub, {a, b}, lambda mine: len(mine) >= 1)
-    await hub.wait_for(f"/api/merges/{group['id']}", lambda g: (g["merge"] or {}).get("state") == "merged")
+    await hub.wait_for(f"/api/merges/{group['id']}", lambda g: (g["merge"] or {}).get("state") == "merged", timeout=60)
     status, body = await hub.call("POST", f"/api/merges/{group['id']}/undo", "ada", body={"reason": "buyer asked"},
                                   worker=1)
     assert status == 202, body
@@ -144,7 +144,7 @@ async def test_cash_on_delivery_never_merges_nor_waits(merge_hub: Hub) -> None:
     hub = merge_hub
     cod, other = _two_olis("mshopc")
     await _send_orders(hub, _order(cod, "buyer-3", 0, tags=("COD",)), _order(other, "buyer-3", 1))
-    (ship,) = await _commands(hub, {cod, other}, lambda mine: len(mine) >= 1, timeout=30)
+    (ship,) = await _commands(hub, {cod, other}, lambda mine: len(mine) >= 1, timeout=60)
     assert ship["oli"] == cod and ship["merged"] == []  # shipped at once, not held for the wait
     waiting = await hub.wait_for(f"/api/orders/{other}", lambda v: any(
         h["reason"] == "merge_wait" for h in v["order"]["holds"]))
