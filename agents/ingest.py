@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from agents.wiring import consume, dead_letter, log, send
-from app import codec
+from app import codec, tracing
 from app.channel_setup import ChannelSetup, load_channels
 from app.domain.channel_modes import ChannelMode, apply_mode
 from app.main import app, settings
@@ -46,6 +46,8 @@ async def ingest(event: Any) -> None:
         (log.info if count == 1 or count % 1000 == 0 else log.debug)(
             "order.skipped", stage="ingest", channel=envelope.channel, mode="off", skipped=count)
         return
+    tracing.tag(oli=order.oli, channel=envelope.channel, event_type="channel_order",
+                channel_status=order.channel_status)
     await send(order_inputs_topic, order.oli.encode(), codec.encode_order_input(order=order), event)
     log.debug("order.ingested", oli=order.oli, stage="ingest", channel_status=order.channel_status,
               shadow=order.shadow)

@@ -13,9 +13,10 @@ from typing import Any
 
 import orjson
 
+from agents.history import record as record_history
 from agents.merges import send_notices
 from agents.wiring import dead_letter, log, publish, send, utcnow
-from app import codec
+from app import codec, tracing
 from app.console import bulk
 from app.console_config import load_policy
 from app.domain import operations, transitions
@@ -42,8 +43,13 @@ async def check_console_files() -> None:
 
 
 async def send_audit(entries: Iterable[AuditEntry], source: Any) -> None:
+    sent = []
     for entry in entries:
-        await send(audit_topic, entry.oli.encode(), codec.encode(entry), source)
+        encoded = codec.encode(entry)
+        sent.append(encoded)
+        await send(audit_topic, entry.oli.encode(), encoded, source)
+    if sent:
+        record_history(audit=sent)
 
 
 async def audit_automatic_holds(decision: transitions.Decision, source: Any) -> None:
@@ -61,6 +67,8 @@ async def apply_ops_command(event: Any, routing: transitions.Router) -> None:
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage="ops")
         return
+    tracing.tag(oli=command.oli, version=out.decision.order.version if out.decision.order else None,
+                event_type=command.action, outcome=out.outcome)
     await publish(out.decision, event)
     await send_audit(out.audit, event)
     await send_notices(notices(before, out.decision.order, utcnow()) if out.decision.order is not None

@@ -13,9 +13,10 @@ from typing import Any
 
 from agents.merges import merge_policy, send_notices
 from agents.ops import OPS_TOPIC, apply_ops_command, audit_automatic_holds
-from agents.wiring import consume, dead_letter, log, publish, utcnow
-from app import codec
-from app.domain import transitions
+from agents.watchdog import policy as watchdog_policy
+from agents.wiring import consume, dead_letter, log, publish, retry_policy, utcnow
+from app import codec, tracing
+from app.domain import transitions, watchdog
 from app.domain.identity import make_oli
 from app.domain.merge_orders import MergeWaitRouter, notices
 from app.domain.model import Order, WmsEvent
@@ -42,7 +43,8 @@ def _load(topic: str, value: bytes | None) -> tuple[str, Any, Order | None, Any]
         wms_event = codec.decode_wms_event(value)
         return wms_event.oli, wms_event, codec.decode_order(orders_table.get(wms_event.oli.encode())), None
     item = codec.decode_order_input(value or b"")
-    oli = item.oli if isinstance(item, Order) else make_oli(item.channel, item.shop_id, item.external_id)
+    oli = item.oli if isinstance(item, Order | watchdog.WatchdogTick) else make_oli(
+        item.channel, item.shop_id, item.external_id)
     key = oli.encode()
     return (oli, item, codec.decode_order(orders_table.get(key)),
             codec.decode_payments(pending_payments_table.get(key)))
@@ -55,6 +57,8 @@ def _apply(item: Any, order: Order | None, pending: Any, routing: transitions.Ro
         return transitions.apply_wms_event(order, item, now, routing)
     if isinstance(item, Order):
         return transitions.apply_channel_update(order, item, pending, now, routing)
+    if isinstance(item, watchdog.WatchdogTick):
+        return watchdog.apply_tick(order, now, watchdog_policy, routing)
     return transitions.apply_payment(order, item, pending, now, routing)
 
 
@@ -68,15 +72,19 @@ async def process(event: Any) -> None:
     if topic == OPS_TOPIC:
         await apply_ops_command(event, routing)
         return
-    try:
+
+    async def decide() -> tuple[str, Any, Order | None, transitions.Decision]:
         oli, item, order, pending = _load(topic, event.value)
         if geocoder_blocks:  # an online geocoder: keep its network calls off the event loop
-            decision = await asyncio.to_thread(_apply, item, order, pending, routing)
-        else:
-            decision = _apply(item, order, pending, routing)
+            return oli, item, order, await asyncio.to_thread(_apply, item, order, pending, routing)
+        return oli, item, order, _apply(item, order, pending, routing)
+
+    try:  # nothing is sent before the decision: a step that fails for good is only dead-lettered
+        oli, item, order, decision = await retry_policy.decide(decide, what="decide")
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage=stage)
         return
+    tracing.tag_decision(oli, item, order, decision)
     if rules_router.last is not None:
         _log_routing(oli, rules_router)
     if not decision.changed:
@@ -93,8 +101,9 @@ async def process(event: Any) -> None:
             pending_payments_table[key] = codec.encode(decision.pending)
         elif key in pending_payments_table:
             del pending_payments_table[key]
-    log.debug("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
-              version=decision.order.version if decision.order else None, commands=len(decision.commands))
+    log_processed = log.info if isinstance(item, watchdog.WatchdogTick) else log.debug  # watchdog actions are rare
+    log_processed("order.processed", oli=oli, stage=stage, outcome=decision.outcome,
+                  version=decision.order.version if decision.order else None, commands=len(decision.commands))
 
 
 def _log_routing(oli: str, routing: RulesRouter) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.wiring import consume, dead_letter, log, send
-from app import codec
+from app import codec, tracing
 from app.domain.errors import ValidationError
 from app.domain.identity import make_oli
 from app.main import app
@@ -22,6 +22,7 @@ async def key_payment(event: Any) -> None:
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage="payments")
         return
+    tracing.tag(oli=oli, channel=payment.channel, event_type="payment", payment_id=payment.payment_id)
     await send(order_inputs_topic, oli.encode(), codec.encode_order_input(payment=payment), event)
     log.debug("payment.keyed", oli=oli, stage="payments", payment_id=payment.payment_id)
 

@@ -15,17 +15,21 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from app import codec, metrics
+from agents.history import record as record_history
+from app import codec, metrics, tracing
 from app.dlq import dlq_entry, encode_entry
 from app.domain.errors import OrderhubError
 from app.domain.transitions import Decision
 from app.logs import get_logger
-from app.main import app, commit_gate, delivery_guard
+from app.main import app, commit_gate, delivery_guard, settings
 from app.offset_trace import processed as trace_processed
+from app.retries import RetryPolicy
 from app.topics import alerts_topic, dlq_topics, fulfillment_commands_topic, order_events_topic
 
 # bound once (the worker configures logging before the agents are imported): calls skip the lazy proxy
 log = get_logger("orderhub.agents").bind()
+#: transient failures (broker timeouts, a geocoder that does not answer) are tried again (app/retries.py)
+retry_policy = RetryPolicy.from_settings(settings)
 
 
 def utcnow() -> datetime:
@@ -44,14 +48,15 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     async for event in stream.events():
         metrics.events_in.labels(event.message.topic, metrics.channel_of_key(event.message.key)).inc()
         try:
-            if gated:
-                async with commit_gate.processing(event):
+            with tracing.step(event.message):
+                if gated:
+                    async with commit_gate.processing(event):
+                        await handle(event)
+                        trace_processed(event.message)
+                else:
                     await handle(event)
+                    event.ack()
                     trace_processed(event.message)
-            else:
-                await handle(event)
-                event.ack()
-                trace_processed(event.message)
         except Exception as exc:
             log.critical("worker.crashing", topic=event.message.topic, partition=event.message.partition,
                          offset=event.message.offset, error=repr(exc), exc_info=True)
@@ -67,8 +72,21 @@ async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None
     consumer flushes the producer before it commits offsets, so an event's outputs are
     written before its offset is committed, and a failed delivery stops the worker
     (`DeliveryGuard`) instead of being committed past.
+
+    A send the producer refuses transiently (`KafkaTimeoutError`: no metadata, buffer full)
+    is tried again with backoff; if it still fails the error stops the worker (`consume`),
+    which resumes from its last commit: an event whose outputs are partly out is never
+    dead-lettered, so a message is never both processed and in the DLQ.
     """
+    try:
+        await _send_once(topic, key, value, source)
+    except Exception as exc:  # noqa: BLE001 — retry_after raises it again unless it is transient
+        await retry_policy.retry_after(exc, lambda: _send_once(topic, key, value, source), what="send")
+
+
+async def _send_once(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:
     headers = [(metrics.ORIGIN_HEADER, str(origin_ms(source)).encode())]
+    tracing.inject(headers)
     if app.in_transaction:
         message = source.message
         group = app.assignor.group_for_topic(message.topic)
@@ -99,6 +117,7 @@ async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
                       key=message.key, value=message.value, headers=message.headers,
                       exc=exc, stage=stage)
     level = log.warning if isinstance(exc, OrderhubError) else log.error
+    tracing.mark_failed(exc, stage=stage)
     level("order.dead_lettered", stage=stage, topic=message.topic, partition=message.partition,
           offset=message.offset, error_type=entry["error_type"], error=entry["error"][:300],
           exc_info=not isinstance(exc, OrderhubError))
@@ -107,16 +126,24 @@ async def dead_letter(event: Any, exc: BaseException, *, stage: str) -> None:
 
 
 async def publish(decision: Decision, source: Any) -> None:
-    """Emit what a decision says, in order: commands, order events, alerts."""
+    """Emit what a decision says, in order: commands, order events, alerts; then record the
+    events in the order's history."""
     for command in decision.commands:
+        tracing.tag(command_id=command.command_id, warehouse=command.warehouse, carrier=command.carrier)
         await send(fulfillment_commands_topic, command.oli.encode(), codec.encode(command), source)
-        if command.type == "SHIP":
+        if command.attempt > 1:  # the stuck-order watchdog's re-send of the same command_id
+            metrics.recommands.inc()
+        elif command.type == "SHIP":
             metrics.payment_to_command.observe(max(0.0, utcnow().timestamp() - origin_ms(source) / 1000))
+    events = []
     for order_event in decision.events:
-        await send(order_events_topic, order_event.oli.encode(), codec.encode(order_event), source)
+        encoded = codec.encode(order_event)
+        events.append(encoded)
+        await send(order_events_topic, order_event.oli.encode(), encoded, source)
         if order_event.type == "OrderHeld" and order_event.order.holds:
             metrics.holds.labels(order_event.order.holds[-1].reason).inc()
     for alert in decision.alerts:
         await send(alerts_topic, alert.kind.encode(), codec.encode(alert), source)
         metrics.alerts.labels(alert.kind).inc()
         log.warning("order.alert", oli=alert.oli, kind=alert.kind, detail=alert.detail)
+    record_history(events=events)

@@ -292,6 +292,16 @@ def _cmd_pause_resume(args: argparse.Namespace) -> int:
         raise UsageError(f"orderhub {args.action}: {exc}") from None
 
 
+def _cmd_stuck(args: argparse.Namespace) -> int:
+    from app import stuck_command
+    from app.operations.errors import OperationsError
+
+    try:
+        return stuck_command.run(args, _ops_settings(args))  # type: ignore[arg-type]
+    except OperationsError as exc:
+        raise UsageError(f"orderhub stuck: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="orderhub", description="Event-driven order router for multi-channel e-commerce.")
     parser.add_argument("--version", action="version", version=f"orderhub {__version__}")
@@ -444,6 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_lag_parser(sub)
     sub.choices["lag"].set_defaults(func=_cmd_lag)
+
+    from app.stuck_command import add_parser as add_stuck_parser
+
+    add_stuck_parser(sub)
+    sub.choices["stuck"].set_defaults(func=_cmd_stuck)
 
     from app.control_command import add_parsers as add_control_parsers
 

@@ -17,6 +17,7 @@ from app.domain.approvals import Approval
 from app.domain.commands import OpsCommand, command_from_dict
 from app.domain.errors import DecodeError, ValidationError
 from app.domain.model import Order, Payment, WmsEvent, WmsEventType, utc
+from app.domain.watchdog import WatchdogTick
 from app.rules.model import Rule
 
 #: Inputs larger than this are refused before parsing (a platform order is a few KB).
@@ -131,10 +132,16 @@ def encode_order_input(order: Order | None = None, payment: Payment | None = Non
     return orjson.dumps({"kind": "payment", "payment": payment})
 
 
-def decode_order_input(value: bytes) -> Order | Payment:
+def encode_watchdog_tick(tick: WatchdogTick) -> bytes:
+    return orjson.dumps({"kind": "watchdog", "oli": tick.oli, "at": tick.at})
+
+
+def decode_order_input(value: bytes) -> Order | Payment | WatchdogTick:
     data = orjson.loads(value)
     if data["kind"] == "order":
         return Order.from_dict(data["order"])
+    if data["kind"] == "watchdog":
+        return WatchdogTick(oli=data["oli"], at=utc(datetime.fromisoformat(data["at"])))
     return Payment.from_dict(data["payment"])
 
 

@@ -25,7 +25,15 @@ import yaml
 
 from app.domain.audit import AuditEntry
 from app.domain.commands import ACTIONS, OpsCommand
-from app.domain.model import SCHEMA_VERSION, Alert, FulfillmentCommand, OrderEvent, Payment, WmsEvent
+from app.domain.model import (
+    SCHEMA_VERSION,
+    Alert,
+    FulfillmentCommand,
+    OrderEvent,
+    Payment,
+    StuckAlert,
+    WmsEvent,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = ROOT / "docs" / "schemas"
@@ -133,6 +141,14 @@ def _ops_command() -> dict[str, Any]:
     return doc
 
 
+def _alert() -> dict[str, Any]:
+    """Every alert has `Alert`'s fields; `order_stuck` adds `StuckAlert`'s (absent from other kinds)."""
+    doc = schema_for(Alert, "alert")
+    stuck = schema_for(StuckAlert, "alert")["properties"]
+    doc["properties"] |= {name: schema for name, schema in stuck.items() if name not in doc["properties"]}
+    return doc
+
+
 #: topic (without prefix) → (direction, key, schema name, description, schema)
 def topics() -> dict[str, tuple[str, str, str, str, dict[str, Any]]]:
     return {
@@ -153,7 +169,7 @@ def topics() -> dict[str, tuple[str, str, str, str, dict[str, Any]]]:
                   "Who changed what: commands, approvals, automatic holds, rule changes.",
                   schema_for(AuditEntry, "audit-entry")),
         "alerts": ("output", "alert kind", "alert", "Stuck orders, WMS rejections, intercepts too late.",
-                   schema_for(Alert, "alert")),
+                   _alert()),
         "dlq": ("output", "the original key", "dlq-entry",
                 "Dead letters of an input topic, on `<input topic>.dlq`.", _raw(DLQ_ENTRY, "dlq-entry")),
     }

@@ -26,8 +26,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from app import tracing
 from app.admin import all_topics, ensure_topics
 from app.demo_data import generate, poison_messages
+from app.settings import Settings
 from app.topic_names import TopicNames
 
 
@@ -123,6 +125,8 @@ async def _observe(consumer: AIOKafkaConsumer, names: TopicNames, producer: AIOK
                         seen.cancelled.add(oli)
                 elif tp.topic == names.fulfillment_commands:
                     at = value["requested_at"]
+                    # a warehouse that propagates trace context: its answers join the command's trace
+                    context = [(k, v) for k, v in rec.headers or () if k == "traceparent"]
                     if value["type"] == "SHIP":
                         seen.ship_commands += 1
                         seen.ship_command_ids.add(value["command_id"])
@@ -131,12 +135,12 @@ async def _observe(consumer: AIOKafkaConsumer, names: TopicNames, producer: AIOK
                             await producer.send(names.wms_events, key=value["oli"].encode(), value=orjson.dumps({
                                 "command_id": value["command_id"], "oli": value["oli"], "event": event,
                                 "carrier": value["carrier"], "tracking_no": "SF" + value["command_id"][-8:],
-                                "at": at, "reason": ""}))
+                                "at": at, "reason": ""}), headers=context)
                     else:
                         seen.cancel_commands += 1
                         await producer.send(names.wms_events, key=value["oli"].encode(), value=orjson.dumps({
                             "command_id": value["command_id"], "oli": value["oli"], "event": "INTERCEPTED",
-                            "at": at}))
+                            "at": at}), headers=context)
                 elif tp.topic in dlq_topics:
                     seen.dlq.append(value)
 
@@ -177,7 +181,9 @@ async def _drive(opts: DemoOptions, bootstrap: str, names: TopicNames) -> dict[s
             delay = t0 + at - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await producer.send(topic_for[send.kind], key=send.key, value=send.value)
+            with tracing.producing(f"orderhub.{send.kind}", topic_for[send.kind], oli=stories[i].oli,
+                                   event_type=send.kind) as headers:  # each send starts a trace
+                await producer.send(topic_for[send.kind], key=send.key, value=send.value, headers=headers)
             oli = stories[i].oli
             now = time.time()
             if send.kind == "payment":
@@ -264,6 +270,7 @@ def run_demo(opts: DemoOptions) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="orderhub-demo-"))
     prefix = f"demo-{uuid.uuid4().hex[:8]}"
     names = TopicNames(prefix)
+    tracing.setup_tracing(Settings.from_env(), service="orderhub-demo", console_out=sys.stderr)  # stdout: the summary
     broker, bootstrap = open_broker(opts.broker)
     worker = None
     try:

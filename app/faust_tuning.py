@@ -308,3 +308,43 @@ def resume_when_sought(step: Any) -> Any:
         consumer.resume_partitions(held)
 
     return recover
+
+
+def rebuild_regained_partitions() -> None:
+    """Under exactly_once, a table partition this worker gives up is rebuilt from the
+    committed changelog if the worker ever gets it back, instead of reusing its local store.
+
+    RocksDB is written as events are processed, before their Kafka transaction commits. A
+    partition revoked while a transaction was open (or whose producer was fenced) keeps
+    those aborted writes, and its persisted changelog offset can be ahead of the committed
+    changelog: on regaining it, Faust crashed with "persisted offset 2 > highwater -1"
+    (ConsistencyError), or could have skipped events as already applied. Kafka Streams
+    wipes such a store and restores it; so does this: the revoked partition is marked, and
+    its local files are removed the next time the store opens it (the old handle is gone
+    by then), so recovery reads the partition's committed changelog from the start.
+    """
+    import shutil
+
+    from faust.stores import rocksdb
+
+    store_cls = rocksdb.Store
+    if getattr(store_cls, "_orderhub_rebuilds_regained", False):
+        return
+    revoke, open_partition = store_cls.revoke_partitions, store_cls._open_for_partition
+
+    def revoke_partitions(self: Any, table: Any, tps: Any) -> None:
+        revoke(self, table, tps)
+        if self.app.in_transaction:
+            marked = self.__dict__.setdefault("_orderhub_rebuild", set())
+            marked.update(tp.partition for tp in tps if tp.topic in table.changelog_topic.topics)
+
+    def _open_for_partition(self: Any, partition: int) -> Any:
+        marked = self.__dict__.get("_orderhub_rebuild")
+        if marked and partition in marked:
+            marked.discard(partition)
+            shutil.rmtree(self.partition_path(partition), ignore_errors=True)
+        return open_partition(self, partition)
+
+    store_cls.revoke_partitions = revoke_partitions  # type: ignore[method-assign]
+    store_cls._open_for_partition = _open_for_partition  # type: ignore[method-assign]
+    store_cls._orderhub_rebuilds_regained = True  # type: ignore[attr-defined]

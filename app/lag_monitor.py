@@ -19,6 +19,7 @@ from app import metrics
 from app.admin import client_security
 from app.lag_reader import LagReader
 from app.logs import get_logger
+from app.operations.catchup import CatchUp, CatchUpTracker
 from app.operations.lag import LagAlert, LagEvaluator, LagPolicy, Snapshot, lag_rows
 from app.settings import Settings
 from app.topic_names import TopicNames
@@ -33,6 +34,24 @@ def alert_message(alert: LagAlert, now: datetime) -> dict[str, Any]:
             "partitions": list(alert.partitions), "schema_version": 1}
 
 
+def report_catchup(report: CatchUp | None) -> None:
+    """Catch-up progress in the gauges and, while there is a backlog, in the log."""
+    if report is None:
+        metrics.backlog.set(0)
+        metrics.backlog_eta.set(0)
+        return
+    metrics.backlog.set(report.backlog)
+    if report.rate is not None:
+        metrics.catchup_rate.set(report.rate)
+    metrics.backlog_eta.set(-1 if report.eta_s is None else report.eta_s)
+    if report.state == "cleared":
+        log.info("backlog.cleared", backlog=report.backlog, peak=report.peak)
+    else:
+        log.info("backlog.progress", backlog=report.backlog, peak=report.peak,
+                 rate=None if report.rate is None else round(report.rate, 1),
+                 eta_s=None if report.eta_s is None else round(report.eta_s))
+
+
 class LagMonitor:
     def __init__(self, settings: Settings, paused_topics: Callable[[], Iterable[str]] = tuple) -> None:
         self.settings = settings
@@ -41,6 +60,9 @@ class LagMonitor:
         self.evaluator = LagEvaluator(LagPolicy(threshold=settings.lag_alert_threshold,
                                                 stall_s=float(settings.lag_stall_s)))
         self._previous: Snapshot | None = None
+        names = TopicNames(settings.topic_prefix)
+        self.catchup = CatchUpTracker(settings.app_id, names.inputs,
+                                      settings.backlog_report_threshold)
         self._reader: LagReader | None = None
         self._producer: AIOKafkaProducer | None = None
 
@@ -51,7 +73,9 @@ class LagMonitor:
             await reader.start()
             self._reader = reader
         snapshot = await self._reader.snapshot(self.settings.watched_groups)
-        metrics.set_lag(lag_rows(snapshot, self._previous))
+        rows = lag_rows(snapshot, self._previous)
+        metrics.set_lag(rows)
+        report_catchup(self.catchup.observe(rows))
         self._previous = snapshot
         paused = {(self.settings.app_id, topic) for topic in self._paused_topics()}
         raised = self.evaluator.observe(snapshot, paused)

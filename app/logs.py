@@ -12,6 +12,8 @@ from typing import Any
 
 import structlog
 
+from app.tracing import add_trace_ids
+
 _PII_KEYS = frozenset({"receiver_name", "receiver_phone", "receiver_detail", "name", "phone", "detail"})
 
 
@@ -36,6 +38,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _mask_pii,
+        add_trace_ids,  # trace_id/span_id of the current span, when tracing
     ]
     renderer: Any
     if use_json:

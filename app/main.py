@@ -16,6 +16,7 @@ from app.faust_tuning import (
     fix_gap_accounting,
     install_commit_gate,
     install_delivery_guard,
+    rebuild_regained_partitions,
     seek_before_resume,
     set_consumer_fetch_wait,
 )
@@ -37,7 +38,7 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
 
 def create_app(settings: Settings) -> faust.App:
     guarantee = "at_least_once" if settings.processing_guarantee == "auto" else settings.processing_guarantee
-    set_consumer_fetch_wait(settings.consumer_fetch_wait_ms)
+    set_consumer_fetch_wait(settings.consumer_fetch_wait_ms or 10)  # 0 (auto) is resolved by `orderhub worker`
     return faust.App(
         settings.app_id,
         broker=settings.broker_url,
@@ -78,3 +79,4 @@ install_delivery_guard(delivery_guard)
 fix_gap_accounting()
 seek_before_resume()
 fetch_only_active_partitions()
+rebuild_regained_partitions()

@@ -38,8 +38,12 @@ payment_to_command = Histogram(
 dlq_messages = Counter("orderhub_dlq_messages", "Messages dead-lettered, per source topic and reason",
                        ("topic", "reason"), registry=REGISTRY)
 holds = Counter("orderhub_holds", "Orders put on hold, per hold reason", ("reason",), registry=REGISTRY)
-stuck_orders = Gauge("orderhub_stuck_orders", "Paid orders without a WMS acknowledgement past the SLA "
-                     "(0 until the stuck-order watchdog exists)", registry=REGISTRY)
+stuck_orders = Gauge("orderhub_stuck_orders", "Orders of this worker's partitions raised as stuck "
+                     "(order_stuck) and still without a WMS acknowledgement", registry=REGISTRY)
+retries = Counter("orderhub_retries", "Steps that failed transiently and were tried again (each counted once), "
+                  "per step: `decide` (decode and routing) or `send`", ("what",), registry=REGISTRY)
+recommands = Counter("orderhub_recommands", "SHIP commands the stuck-order watchdog sent again "
+                     "(same command_id)", registry=REGISTRY)
 manual_commands = Counter("orderhub_manual_commands", "Operator commands applied, per type",
                           ("type",), registry=REGISTRY)
 rule_hits = Counter("orderhub_rule_hits", "Routing rule matches, per rule id", ("rule",), registry=REGISTRY)
@@ -52,6 +56,12 @@ consumer_lag = Gauge("orderhub_consumer_lag", "Messages between a group's commit
 consumption_rate = Gauge("orderhub_consumption_rate",
                          "Committed messages per second over the last lag sample interval",
                          ("group", "topic", "partition"), registry=REGISTRY)
+backlog = Gauge("orderhub_backlog_messages", "The workers' own group: summed lag on its input topics "
+                "(channel orders, payments, order inputs, WMS events, operator commands)", registry=REGISTRY)
+catchup_rate = Gauge("orderhub_catchup_rate", "The workers' own group: input messages committed per second "
+                     "over the last lag sample", registry=REGISTRY)
+backlog_eta = Gauge("orderhub_backlog_eta_seconds", "Estimated seconds until the backlog is processed at the "
+                    "current rate (-1 = unknown: no progress in the last sample)", registry=REGISTRY)
 lag_samples_failed = Counter("orderhub_lag_samples_failed", "Lag samples that could not read the cluster",
                              registry=REGISTRY)
 

@@ -23,6 +23,7 @@ LOG_FORMATS = ("auto", "json", "console")
 WEBHOOK_FORMATS = ("generic", "dingtalk", "wecom")
 SASL_MECHANISMS = ("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 GEOCODERS = ("offline", "amap")
+TRACING_EXPORTERS = ("none", "console", "otlp")
 DEFAULT_APP_RPS = "taobao=40,tmall=40,douyin=20,kuaishou=300,jd=20,pdd=50,wechat=20,shopify=40"
 DEFAULT_SHOP_RPS = "taobao=10,tmall=10,douyin=10,kuaishou=300,jd=10,pdd=50,wechat=10,shopify=2"
 
@@ -70,8 +71,9 @@ class Settings:
     session_timeout_s: int = field(default=10, metadata={
         "doc": "consumer group session timeout; a dead worker's partitions move after this long "
                "(the embedded broker also holds a new group's first join for half of it)"})
-    consumer_fetch_wait_ms: int = field(default=10, metadata={
-        "doc": "longest time a fetch waits for data (Faust hard-codes 1500 ms; lower = lower latency)"})
+    consumer_fetch_wait_ms: int = field(default=0, metadata={
+        "doc": "longest time a fetch waits for data; 0 = auto: 500 ms on Apache Kafka (it answers as soon "
+               "as records arrive), 10 ms on the embedded broker (it always waits the full time)"})
     geocoder: str = field(default="offline", metadata={
         "doc": "address geocoder: `offline` (shipped division table, no network) or `amap` (AMap's REST API)"})
     amap_key: str = field(default="", repr=False, metadata={
@@ -90,6 +92,13 @@ class Settings:
         "doc": "alert `consumer_lag_high` when a group's summed lag on a topic exceeds this"})
     lag_stall_s: int = field(default=30, metadata={
         "doc": "alert `consumer_stalled` when a partition has lag > 0 and no commit for this long"})
+    rocksdb_cache_mb: int = field(default=8, metadata={
+        "doc": "RocksDB block cache per table partition, MiB (Faust's default is 2 GiB each)"})
+    rocksdb_write_buffer_mb: int = field(default=8, metadata={
+        "doc": "RocksDB write buffer (memtable) per table partition, MiB, at most 2 of them (Faust: 3 x 64)"})
+    backlog_report_threshold: int = field(default=1000, metadata={
+        "doc": "log catch-up progress (backlog, rate, ETA) each lag sample while the workers' summed input "
+               "lag exceeds this, and once when it clears"})
     alert_webhook_url: str = field(default="", metadata={
         "doc": "forward alerts to this webhook (http/https); empty = do not forward"})
     alert_webhook_format: str = field(default="generic", metadata={
@@ -110,8 +119,22 @@ class Settings:
     merge_policy_file: str = field(default="", metadata={
         "doc": "YAML/JSON merge policy (合单: wait_minutes, window_hours, same_receiver, ...); "
                "empty = merging off (docs/operations.md#merge-candidates)"})
-    stuck_after_s: int = field(default=900, metadata={
-        "doc": "a paid order not acknowledged by the warehouse after this long is listed as stuck"})
+    stuck_after_s: int = field(default=60, metadata={
+        "doc": "the warehouse's SLA: a SHIP command not acknowledged after this long is sent again "
+               "(same command_id) by the stuck-order watchdog, and the order is listed as stuck"})
+    stuck_max_recommands: int = field(default=3, metadata={
+        "doc": "re-sends of an unacknowledged SHIP command (each waiting twice as long as the one before) "
+               "before the order is raised once as `order_stuck` on the alerts topic"})
+    watchdog_interval_s: int = field(default=5, metadata={
+        "doc": "how often each worker scans its own orders for overdue commands; `0` turns the watchdog off"})
+    api_token: str = field(default="", repr=False, metadata={
+        "doc": "bearer token `orderhub stuck` sends to a worker's API (a viewer token is enough)", "secret": True})
+    retry_attempts: int = field(default=4, metadata={
+        "doc": "tries of a step that failed transiently (geocoder timeout, broker send timeout) before "
+               "the message is dead-lettered (or, for a send, the worker stops and resumes from its last commit)"})
+    retry_backoff_ms: int = field(default=200, metadata={
+        "doc": "first retry waits up to this long; each next one up to twice as long (random jitter)"})
+    retry_backoff_max_ms: int = field(default=5000, metadata={"doc": "longest wait between two tries"})
     connector_shops: str = field(default="", metadata={
         "doc": "shops file (YAML or TOML) of `orderhub connect`: channel, shop, API root, app key/secret, limits"})
     connector_app_rps: str = field(default=DEFAULT_APP_RPS, metadata={
@@ -136,6 +159,13 @@ class Settings:
         "doc": "1: `orderhub worker` also runs the connectors of ORDERHUB_CONNECTOR_SHOPS and serves their webhooks"})
     hook_max_age_s: int = field(default=300, metadata={
         "doc": "webhooks whose signed timestamp is further than this from now are refused as replays"})
+    tracing: str = field(default="none", metadata={
+        "doc": "OpenTelemetry traces: `none`, `console` (one JSON span per line on stdout) or `otlp` "
+               "(to ORDERHUB_OTLP_ENDPOINT) (docs/operations.md#tracing)"})
+    otlp_endpoint: str = field(default="http://127.0.0.1:4318", metadata={
+        "doc": "OTLP/HTTP collector base URL for ORDERHUB_TRACING=otlp (spans go to `<url>/v1/traces`)"})
+    trace_sample_pct: int = field(default=100, metadata={
+        "doc": "percentage of new traces recorded (0-100); a message's traceparent decides for its steps"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -189,6 +219,14 @@ class Settings:
             raise SettingsError("ORDERHUB_ALERT_DEDUP_S must be >= 0 and ORDERHUB_ALERT_RATE_PER_MIN >= 1")
         if self.stuck_after_s < 1:
             raise SettingsError("ORDERHUB_STUCK_AFTER_S must be at least 1")
+        if not 0 <= self.stuck_max_recommands <= 10:
+            raise SettingsError("ORDERHUB_STUCK_MAX_RECOMMANDS must be between 0 and 10")
+        if not 0 <= self.watchdog_interval_s <= 3600:
+            raise SettingsError("ORDERHUB_WATCHDOG_INTERVAL_S must be between 0 (off) and 3600")
+        if not 1 <= self.retry_attempts <= 20:
+            raise SettingsError("ORDERHUB_RETRY_ATTEMPTS must be between 1 and 20")
+        if not 1 <= self.retry_backoff_ms <= self.retry_backoff_max_ms:
+            raise SettingsError("ORDERHUB_RETRY_BACKOFF_MS must be at least 1 and at most ORDERHUB_RETRY_BACKOFF_MAX_MS")
         parse_rates(self.connector_app_rps, "ORDERHUB_CONNECTOR_APP_RPS")
         parse_rates(self.connector_shop_rps, "ORDERHUB_CONNECTOR_SHOP_RPS")
         if not 10 <= self.connector_headroom_pct <= 100:
@@ -199,6 +237,12 @@ class Settings:
             raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER must be 0 or 1")
         if self.connector_in_worker and not self.connector_shops:
             raise SettingsError("ORDERHUB_CONNECTOR_IN_WORKER=1 needs ORDERHUB_CONNECTOR_SHOPS")
+        if self.tracing not in TRACING_EXPORTERS:
+            raise SettingsError(f"ORDERHUB_TRACING must be one of {', '.join(TRACING_EXPORTERS)}, not {self.tracing!r}")
+        if self.tracing == "otlp" and not self.otlp_endpoint.startswith(("http://", "https://")):
+            raise SettingsError("ORDERHUB_OTLP_ENDPOINT must start with http:// or https://")
+        if not 0 <= self.trace_sample_pct <= 100:
+            raise SettingsError("ORDERHUB_TRACE_SAMPLE_PCT must be between 0 and 100")
         if not self.topic_prefix or any(c in self.topic_prefix for c in " /\\"):
             raise SettingsError(f"ORDERHUB_TOPIC_PREFIX {self.topic_prefix!r} is not a valid topic name prefix")
 

@@ -16,17 +16,48 @@ from pathlib import Path
 
 from app.logs import configure_logging, get_logger
 from app.settings import Settings
+from app.tracing import setup_tracing
 
 CLEAN_MARKER = ".clean-shutdown"
 log = get_logger("orderhub.worker")
 
 
-def resolve_guarantee(settings: Settings) -> str:
+#: the consumer's longest fetch wait on a broker that answers a fetch as soon as data arrives
+EARLY_ANSWER_FETCH_WAIT_MS = 500
+#: ... and on one that holds every fetch for the whole wait (the embedded broker): the wait is latency
+HELD_FETCH_WAIT_MS = 10
+
+
+class _BrokerKind:
+    """What the worker needs to know about its broker, probed at most once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._transactions: bool | None = None
+
+    @property
+    def transactions(self) -> bool:
+        if self._transactions is None:
+            from app.brokers import probe_transactions
+
+            self._transactions = probe_transactions(self.settings.bootstrap_servers)
+        return self._transactions
+
+
+def resolve_guarantee(settings: Settings, broker: _BrokerKind | None = None) -> str:
     if settings.processing_guarantee != "auto":
         return settings.processing_guarantee
-    from app.brokers import probe_transactions
+    return "exactly_once" if (broker or _BrokerKind(settings)).transactions else "at_least_once"
 
-    return "exactly_once" if probe_transactions(settings.bootstrap_servers) else "at_least_once"
+
+def resolve_fetch_wait(settings: Settings, broker: _BrokerKind | None = None) -> int:
+    """`ORDERHUB_CONSUMER_FETCH_WAIT_MS=0` (auto): long polls on Apache Kafka, which answers a
+    fetch as soon as records arrive, so an idle worker does not poll every 10 ms; short ones
+    on the embedded broker (Tansu, told apart by its missing transactions), which answers
+    only when the wait is over, so the wait adds straight to latency (docs/performance.md)."""
+    if settings.consumer_fetch_wait_ms > 0:
+        return settings.consumer_fetch_wait_ms
+    return EARLY_ANSWER_FETCH_WAIT_MS if (broker or _BrokerKind(settings)).transactions else HELD_FETCH_WAIT_MS
 
 
 async def _wait_for_group_coordinator(bootstrap: str, group: str, timeout_s: float = 60.0) -> None:
@@ -66,9 +97,12 @@ def run_worker(settings: Settings, *, web: bool = True) -> int:
     from app.channel_setup import load_channels
 
     load_channels(settings)  # a bad mapping file or mode stops the start here, with one line
-    guarantee = resolve_guarantee(settings)
+    broker = _BrokerKind(settings)
+    guarantee = resolve_guarantee(settings, broker)
     os.environ["ORDERHUB_PROCESSING_GUARANTEE"] = guarantee
+    os.environ["ORDERHUB_CONSUMER_FETCH_WAIT_MS"] = str(resolve_fetch_wait(settings, broker))
     configure_logging(settings.log_level, settings.log_format)
+    setup_tracing(settings, service="orderhub-worker")
 
     import faust
 

@@ -16,6 +16,7 @@ from app.connectors.shops import ShopConfig, parse_shops
 from app.logs import configure_logging, get_logger
 from app.settings import Settings, parse_rates
 from app.topic_names import TopicNames
+from app.tracing import setup_tracing
 
 log = get_logger("orderhub.connectors")
 
@@ -63,5 +64,6 @@ async def _run(shops: list[ShopConfig], options: ConnectorOptions, pull: bool) -
 
 def run_connect(settings: Settings, shops_path: Path, *, web_port: int | None, pull: bool) -> int:
     configure_logging(settings.log_level, settings.log_format)
+    setup_tracing(settings, service="orderhub-connect")
     shops = load_shops(shops_path, settings)
     return asyncio.run(_run(shops, connector_options(settings, web_port=web_port), pull))

@@ -47,6 +47,11 @@ class Seen:
         else:
             self._entries[external_id] = previous
 
+    def release_claim(self, external_id: str, claimed: tuple[float, str], previous: tuple[float, str] | None) -> None:
+        """Undo `claimed` unless a newer claim replaced it meanwhile."""
+        if self._entries.get(external_id) == claimed:
+            self.release(external_id, previous)
+
     def prune(self, older_than: float) -> None:
         self._entries = {k: v for k, v in self._entries.items() if v[0] >= older_than}
 
@@ -93,7 +98,7 @@ def next_window(cursor: Cursor, *, now: float, overlap_s: float, settle_s: float
 
 
 class MessageIds:
-    """The last `size` push message ids per shop: a message id seen twice is a replay."""
+    """The last `size` push message ids per shop: a message id seen twice was handled already."""
 
     def __init__(self, size: int = 100_000) -> None:
         self._ids: OrderedDict[str, None] = OrderedDict()

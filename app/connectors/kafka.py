@@ -2,7 +2,9 @@
 
 Cursors live in the compacted topic `<prefix>.connector-cursors`, keyed ``channel:shop``:
 the last record of a key is the shop's cursor. `CursorStore.load` reads the topic to its
-end once at start.
+end once at start. `produced_since` reads back the envelopes produced after a moment (a
+checkpoint can be one window old when the process was killed: what it produced since is
+on `channel-orders`, and the restarted connectors remember it instead of producing it again).
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from app import codec
-from app.admin import ensure_topics
+from app import codec, tracing
+from app.admin import ensure_topics, topic_partitions
 from app.connectors.cursor import Cursor
 from app.domain.identity import source_key
 from app.domain.model import Alert
 from app.topic_names import TopicNames
 
-__all__ = ["CursorStore", "Outbox", "ensure_connector_topics"]
+__all__ = ["CursorStore", "Outbox", "ensure_connector_topics", "produced_since"]
 
 
 async def ensure_connector_topics(bootstrap: str, names: TopicNames, *, partitions: int, replication: int = 1,
@@ -44,8 +46,11 @@ class Outbox:
         """Queue one envelope; the returned future resolves when the broker has it."""
         value = orjson.dumps({"channel": channel, "shop_id": shop_id,
                               "received_at": datetime.now(UTC).isoformat(), "payload": payload})
-        return await self._producer.send(self._names.channel_orders, value=value,
-                                         key=source_key(channel, shop_id, external_id).encode())
+        topic = self._names.channel_orders
+        # the order's trace starts here; the workers continue it from the traceparent header
+        with tracing.envelope(topic, channel, shop_id, external_id) as headers:
+            return await self._producer.send(topic, value=value, headers=headers,
+                                             key=source_key(channel, shop_id, external_id).encode())
 
     async def alert(self, kind: str, detail: str) -> None:
         value = codec.encode(Alert(kind=kind, oli="", at=datetime.now(UTC), detail=detail))
@@ -90,3 +95,33 @@ class CursorStore:
 
     async def save(self, key: str, cursor: Cursor) -> None:
         await (await self._producer.send(self._topic, key=key.encode(), value=orjson.dumps(cursor.to_json())))
+
+
+async def produced_since(bootstrap: str, names: TopicNames, since: float, **client: object) -> list[dict[str, Any]]:
+    """Every envelope on `channel-orders` with a broker timestamp at or after `since` (epoch s)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, **client)  # type: ignore[arg-type]
+    await consumer.start()
+    envelopes: list[dict[str, Any]] = []
+    try:
+        tps = await topic_partitions(consumer, [names.channel_orders])
+        if not tps:
+            return envelopes
+        consumer.assign(tps)
+        starts = await consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
+        ends = await consumer.end_offsets(tps)
+        remaining = set()
+        for tp in tps:
+            found = starts.get(tp)
+            if found is not None and found.offset < ends[tp]:
+                consumer.seek(tp, found.offset)
+                remaining.add(tp)
+        while remaining:
+            batch = await asyncio.wait_for(consumer.getmany(*remaining, timeout_ms=500), timeout=30)
+            for records in batch.values():
+                envelopes.extend(orjson.loads(r.value) for r in records if r.value is not None)
+            for tp in list(remaining):
+                if await consumer.position(tp) >= ends[tp]:
+                    remaining.discard(tp)
+    finally:
+        await consumer.stop()
+    return envelopes

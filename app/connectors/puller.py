@@ -5,7 +5,10 @@ the window and the next one slides onto a page already read), so on "pages" plat
 window that needs more than one page is split in halves until one page holds each part:
 a single page is one snapshot. Keyset cursors are stable and are simply followed.
 The cursor moves only when every envelope of the window is on the broker; a failed
-window gives its dedup claims back and is listed again at the next poll.
+window gives its dedup claims back and is listed again at the next poll. A push claims its
+change before the broker has it: a window that skips that order as produced waits for the
+push's delivery, a push that fails gives its claim back, and a checkpoint never holds a
+claim still in flight (after `kill -9` the pull must list it again).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from app.connectors.client import PlatformClient
 from app.connectors.cursor import Cursor, Seen, next_window
+from app.connectors.errors import PushNotDelivered
 from app.connectors.kafka import CursorStore, Outbox
 from app.connectors.shops import ShopConfig
 from app.logs import get_logger
@@ -45,6 +49,8 @@ class ShopConnector:
         self.keep_s = keep_s  # how long a produced change is remembered for late pushes
         self.stats = stats
         self._details = asyncio.Semaphore(DETAIL_CONCURRENCY)
+        #: pushes produced but not yet on the broker: delivery → (external_id, claimed, previous)
+        self._pushing: dict[asyncio.Future[Any], tuple[str, tuple[float, str], tuple[float, str] | None]] = {}
         self.max_window_s = 0.0  # the longest time one window took (listing, details, producing)
 
     @property
@@ -70,8 +76,35 @@ class ShopConnector:
             raise
         if claims is not None:
             claims.append((ref.external_id, previous, future))
+        else:
+            delivery = asyncio.ensure_future(future)
+            self._pushing[delivery] = (ref.external_id, (ref.modified, ref.status), previous)
+            delivery.add_done_callback(self._push_done)
+            future = delivery
         self.stats[f"produced_{source}"] += 1
         return future
+
+    def _push_done(self, delivery: asyncio.Future[Any]) -> None:
+        external_id, claimed, previous = self._pushing.pop(delivery)
+        if delivery.cancelled() or delivery.exception() is not None:
+            self.seen.release_claim(external_id, claimed, previous)  # the platform's retry or the pull brings it
+
+    async def _pushes_delivered(self) -> None:
+        """Wait for the pushes in flight now (the window may have skipped their orders as produced)."""
+        results = await asyncio.gather(*self._pushing, return_exceptions=True)
+        if any(isinstance(r, BaseException) for r in results):
+            raise PushNotDelivered("a push did not reach the broker: its order is listed again")
+
+    def _acknowledged(self, cursor: Cursor) -> Cursor:
+        """`cursor` with the claims of pushes still in flight replaced by what was there before."""
+        seen = dict(cursor.seen)
+        for external_id, claimed, previous in self._pushing.values():
+            if seen.get(external_id) == claimed:
+                if previous is None:
+                    seen.pop(external_id)
+                else:
+                    seen[external_id] = previous
+        return Cursor(cursor.since, seen)
 
     # ------------------------------------------------------------------ pulling
     async def run(self, stop: asyncio.Event) -> None:
@@ -100,6 +133,7 @@ class ShopConnector:
         try:
             await self._list(window, futures, claims)
             await asyncio.gather(*futures)
+            await self._pushes_delivered()
         except BaseException:
             # give back only the claims whose envelope did not reach the broker: the others
             # are produced, and the window's retry must not produce them again
@@ -110,7 +144,7 @@ class ShopConnector:
             raise
         self.stats["windows"] += 1
         self.max_window_s = max(self.max_window_s, time.monotonic() - began)
-        self.cursor = self.cursor.advanced(window.end, self.seen, self.shop.overlap_s, self.keep_s)
+        self.cursor = self._acknowledged(self.cursor.advanced(window.end, self.seen, self.shop.overlap_s, self.keep_s))
         await self.store.save(self.key, self.cursor)
         # caught up: the next window would start inside the settle time
         return time.time() - self.settle_s - self.cursor.since > self.poll_s
@@ -118,7 +152,8 @@ class ShopConnector:
     async def checkpoint(self) -> None:
         """Save the cursor with every claim made since (the caller made sure they are all on the broker)."""
         horizon = self.cursor.since - self.shop.overlap_s
-        self.cursor = Cursor(self.cursor.since, {k: v for k, v in self.seen.snapshot().items() if v[0] >= horizon})
+        self.cursor = self._acknowledged(
+            Cursor(self.cursor.since, {k: v for k, v in self.seen.snapshot().items() if v[0] >= horizon}))
         await self.store.save(self.key, self.cursor)
 
     async def _list(self, window: Window, futures: list[Awaitable[Any]], claims: list[Any]) -> None:

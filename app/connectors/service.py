@@ -1,10 +1,12 @@
 """The connectors of every configured shop in one process: pull loops, webhooks, stats.
 
-`ConnectorService` creates the connectors' topics, loads the checkpointed cursors, starts
-one pull loop per shop (shops with ``pull: false`` only hear webhooks), and serves
-``POST /hooks/{channel}/{shop}`` and ``GET /connectors/stats`` on 127.0.0.1 (or
-ORDERHUB_WEB_HOST) unless told not to. `stop()` lets running windows finish and
-checkpoints every shop, so a restart neither misses nor repeats anything.
+`ConnectorService` creates the connectors' topics, loads the checkpointed cursors,
+remembers what reached `channel-orders` after them (so that a restart after `kill -9`
+does not produce the last window again), starts one pull loop per shop (shops with
+``pull: false`` only hear webhooks), and serves ``POST /hooks/{channel}/{shop}`` and
+``GET /connectors/stats`` on 127.0.0.1 (or ORDERHUB_WEB_HOST) unless told not to.
+`stop()` lets running windows finish and checkpoints every shop, so a restart neither
+misses nor repeats anything.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from aiokafka import AIOKafkaProducer
 from app.connectors.client import PlatformClient
 from app.connectors.cursor import Cursor
 from app.connectors.hooks import HookReceiver, stats_view
-from app.connectors.kafka import CursorStore, Outbox, ensure_connector_topics
+from app.connectors.kafka import CursorStore, Outbox, ensure_connector_topics, produced_since
 from app.connectors.limiter import Pace
 from app.connectors.puller import ShopConnector
 from app.connectors.shops import ShopConfig
@@ -31,6 +33,9 @@ from app.platforms import api_for
 from app.topic_names import TopicNames
 
 log = get_logger("orderhub.connectors")
+#: envelopes are read back from this long before the oldest window start of a resumed shop
+#: (the producer's clock may lag the platform's cursor by the clock skew the overlap covers)
+RECOVERY_MARGIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,8 @@ class ConnectorService:
                 shop, api_for(shop.channel), client_, outbox, store, cursor, settle_s=o.settle_s, poll_s=o.poll_s,
                 stats=stats, keep_s=o.hook_max_age_s)
             log.info("connector.shop", shop=key, since=cursor.since, resumed=key in cursors, pull=shop.pull)
+        if cursors:
+            await self._remember_produced(cursors)
         self.receiver = HookReceiver(self.connectors, max_age_s=o.hook_max_age_s)
         if o.web_port is not None:
             app = web.Application(client_max_size=1024 * 1024)
@@ -102,6 +109,24 @@ class ConnectorService:
             for connector in self.connectors.values():
                 if connector.shop.pull:
                     self._tasks.append(asyncio.create_task(connector.run(self._stop), name=connector.key))
+
+    async def _remember_produced(self, cursors: dict[str, Cursor]) -> None:
+        """Claim what reached `channel-orders` after the checkpoints: after `kill -9` the last
+        window (and pushes since) are on the broker but not in the checkpoint, and the overlap
+        lists them again. Without this they would be produced twice."""
+        o = self.options
+        overlap = max((s.overlap_s for s in self.shops), default=0.0)
+        since = min(c.since for c in cursors.values()) - overlap - RECOVERY_MARGIN_S
+        remembered = 0
+        for envelope in await produced_since(o.bootstrap, o.names, since, **dict(o.client)):
+            connector = self.connectors.get((envelope.get("channel"), envelope.get("shop_id")))
+            if connector is None:
+                continue
+            ref = connector.api.ref(envelope["payload"])
+            if ref.modified is not None and ref.status is not None:
+                fresh, _previous = connector.seen.claim(ref.external_id, ref.modified, ref.status)
+                remembered += fresh
+        log.info("connector.remembered", since=since, envelopes=remembered)
 
     def hook_routes(self) -> list[web.RouteDef]:
         assert self.receiver is not None, "start() first"

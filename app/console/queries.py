@@ -12,6 +12,7 @@ from typing import Any
 
 from app.domain.errors import ValidationError
 from app.domain.model import FulfillmentState, Order, OrderStatus
+from app.domain.watchdog import WatchdogPolicy, assess
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
@@ -72,19 +73,40 @@ def summary(order: Order) -> dict[str, Any]:
 
 
 def stuck_reason(order: Order, now: datetime, after: timedelta) -> str:
-    """Why a paid order has not reached the warehouse after `after`, or "" if it is fine."""
-    if order.status is not OrderStatus.PAID or order.paid_at is None or now - order.paid_at < after:
+    """Why a paid order has not reached the warehouse after `after`, or "" if it is fine.
+
+    Unheld orders follow the watchdog's notion (app/domain/watchdog.py): the SLA runs from
+    the SHIP command's first send. A held order waits for an operator: listed once it has
+    been paid for `after`.
+    """
+    if order.status is not OrderStatus.PAID:
         return ""
-    state = order.fulfillment.state
     if order.holds:
+        if order.paid_at is None or now - order.paid_at < after:
+            return ""
         return "held: " + ", ".join(h.reason for h in order.holds)
-    if state is FulfillmentState.NONE:
-        return "no fulfillment command"
-    if state is FulfillmentState.REQUESTED:
+    verdict = assess(order, now, WatchdogPolicy(stuck_after=after))
+    if verdict.alerted:
+        return "raised as stuck: not acknowledged by the warehouse"
+    if not verdict.overdue:
+        return ""
+    if order.fulfillment.state is FulfillmentState.REQUESTED:
         return "not acknowledged by the warehouse"
-    if state is FulfillmentState.REJECTED:
-        return "rejected by the warehouse"
-    return ""
+    return "no fulfillment command"
+
+
+def watchdog_ledger(order: Order) -> dict[str, Any]:
+    """The watchdog's bookkeeping of the order's SHIP command, for the stuck list."""
+    f = order.fulfillment
+    sent = f.state is not FulfillmentState.NONE and bool(f.command_id)
+    return {"command_id": f.command_id, "attempts": f.recommands + 1 if sent else 0,
+            "recommands": f.recommands, "requested_at": _iso(f.requested_at),
+            "next_check_at": _iso(f.next_check_at), "alerted": f.stuck_alerted_at is not None,
+            "alerted_at": _iso(f.stuck_alerted_at)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def event_entry(event: dict[str, Any]) -> dict[str, Any]:

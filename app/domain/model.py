@@ -197,6 +197,13 @@ class Fulfillment:
     cancel_command_id: str = ""
     #: the rules that fired in the routing decision behind `command_id`
     rules_fired: tuple[RuleRef, ...] = ()
+    #: the stuck-order watchdog's ledger for `command_id` (app/domain/watchdog.py): when the
+    #: command was first sent, how often it was sent again, when to look next, when it was
+    #: raised as stuck. Bookkeeping, not a change of the order: it does not bump `version`.
+    requested_at: datetime | None = None
+    recommands: int = 0
+    next_check_at: datetime | None = None
+    stuck_alerted_at: datetime | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Fulfillment:
@@ -209,6 +216,10 @@ class Fulfillment:
             state=FulfillmentState(d.get("state", "NONE")),
             cancel_command_id=d.get("cancel_command_id", ""),
             rules_fired=tuple(RuleRef.from_dict(r) for r in d.get("rules_fired") or ()),
+            requested_at=parse_time(d.get("requested_at")),
+            recommands=d.get("recommands", 0),
+            next_check_at=parse_time(d.get("next_check_at")),
+            stuck_alerted_at=parse_time(d.get("stuck_alerted_at")),
         )
 
 
@@ -381,6 +392,8 @@ class FulfillmentCommand:
     trace: dict[str, str] = field(default_factory=dict)
     #: the routing rules (id, version) behind this command's carrier, warehouse and tags
     rules_fired: tuple[RuleRef, ...] = ()
+    #: 1 for the first send; 2, 3, ... when the stuck-order watchdog sends the same command again
+    attempt: int = 1
     #: merged orders shipped in this parcel besides `oli` (SHIP of a merge's primary order)
     merged: tuple[MergedPart, ...] = ()
     schema_version: int = SCHEMA_VERSION
@@ -410,3 +423,12 @@ class Alert:
     at: datetime
     detail: str
     schema_version: int = SCHEMA_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class StuckAlert(Alert):
+    """`order_stuck`: a SHIP command still not acknowledged after the watchdog's last re-send."""
+
+    command_id: str = ""
+    #: how often the command was sent (the first send and every re-send)
+    attempts: int = 0

@@ -233,6 +233,10 @@ def _needs_ship(order: Order) -> bool:
     )
 
 
+#: public: the stuck-order watchdog asks the same question (app/domain/watchdog.py)
+needs_ship = _needs_ship
+
+
 def _needs_intercept(order: Order) -> bool:
     f = order.fulfillment
     return f.state in SHIP_IN_FLIGHT and (
@@ -285,6 +289,7 @@ def route(change: _Change) -> None:
             command_id=command_id,
             state=FulfillmentState.REQUESTED,
             rules_fired=outcome.rules_fired,
+            requested_at=change.now,
         )
         change.commands.append(FulfillmentCommand(
             command_id=command_id, type=CommandType.SHIP, oli=order.oli, version=order.version,
@@ -442,4 +447,13 @@ def apply_wms_event(
     else:
         return Decision(outcome="stale_command")
     route(change)
+    return change.decision()
+
+
+def route_again(current: Order, now: datetime, cause: dict[str, str], routing: Router) -> Decision:
+    """Route an order whose state did not change: the watchdog's repair of a paid order without a command."""
+    change = _Change(order=current, now=now, cause=cause, routing=routing)
+    route(change)
+    if change.order is current:
+        return Decision(outcome="nothing_to_route")
     return change.decision()

@@ -17,7 +17,7 @@ from app.domain.errors import OrderhubError
 
 __all__ = [
     "ApiCall", "ApiError", "Pushed", "SignatureError", "ListPage", "ListQuery", "OrderRef", "PlatformApi", "RateLimitedError",
-    "Reply", "Window", "epoch_from_shanghai", "shanghai_text",
+    "Reply", "Window", "checked", "epoch_from_shanghai", "reply_object", "shanghai_text",
 ]
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -212,6 +212,24 @@ def int_param(query: dict[str, str], name: str, default: int | None = None) -> i
         return int(raw)
     except ValueError:
         raise ApiError(f"parameter {name!r} must be an integer, not {raw!r}") from None
+
+
+def reply_object(reply: Reply) -> dict[str, Any]:
+    """The reply's JSON object (every platform answers one, errors included)."""
+    if not isinstance(reply.body, dict):
+        raise ApiError(f"HTTP {reply.status}: not a JSON object")
+    return reply.body
+
+
+def checked(reply: Reply, error: str | None, *, rate_limited: bool = False) -> dict[str, Any]:
+    """The reply's body unless the platform answered an error: `error` is the platform's error
+    text read from the body (None: no error there), `rate_limited` whether it is the platform's
+    rate-limit answer. A 5xx without an error in the body is an error too."""
+    if error is not None:
+        raise (RateLimitedError if rate_limited else ApiError)(error)
+    if reply.status >= 500:
+        raise ApiError(f"HTTP {reply.status}")
+    return reply_object(reply)
 
 
 def check_age(sent_at: float, now: float, max_age_s: float) -> None:

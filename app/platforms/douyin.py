@@ -3,7 +3,8 @@
 Times are unix seconds; pages count from 0. Pushes carry ``event-sign =
 MD5(app_key + body + app_secret)`` and ``app-id`` headers; the body is a list of
 ``{tag, msg_id, data}`` with ``data`` a JSON string (here ``{"ts": <sent>, "order": …}``).
-The rate-limit answer is a stand-in: the reference notes do not give 抖店's code.
+Errors are ``{code, msg, sub_code, sub_msg}`` (10000 success, 20000 ``dop.service-error``:
+抖店's base error table); the rate-limit answer is a stand-in: no source gives 抖店's code.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from app.platforms.base import (
     ListQuery,
     OrderRef,
     Pushed,
-    RateLimitedError,
     Reply,
     SignatureError,
     Window,
     check_age,
+    checked,
     json_object,
+    reply_object,
     required,
 )
 from app.platforms.signing import douyin_event_sign, same
@@ -73,15 +75,11 @@ class DouyinApi:
                         payload)
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
-        body = reply.body
-        if not isinstance(body, dict):
-            raise ApiError(f"HTTP {reply.status}: not a JSON object")
-        if body.get("code") != OK:
-            text = f"抖店 error {body.get('code')} {body.get('msg')} {body.get('sub_code') or ''}".strip()
-            if body.get("sub_code") == RATE_LIMIT_SUB_CODE:
-                raise RateLimitedError(text)
-            raise ApiError(text)
-        return body
+        body = reply_object(reply)
+        if body.get("code") == OK:
+            return body
+        return checked(reply, f"抖店 error {body.get('code')} {body.get('msg')} {body.get('sub_code') or ''}".strip(),
+                       rate_limited=body.get("sub_code") == RATE_LIMIT_SUB_CODE)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:
@@ -112,7 +110,8 @@ class DouyinApi:
                            "sub_msg": "请求过于频繁，请稍后重试"})
 
     def server_error_reply(self, status: int) -> Reply:
-        return Reply(status, {"code": 50000, "msg": "服务异常", "sub_code": "isp.service-error"})
+        return Reply(status, {"code": 20000, "msg": "服务不可用", "sub_code": "dop.service-error",
+                              "sub_msg": "服务调用失败,请稍后重试"})
 
     # ---------------------------------------------------------------- push
     def push_call(self, payload: dict[str, Any], *, app_key: str, secret: str, msg_id: str,

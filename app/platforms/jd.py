@@ -2,7 +2,7 @@
 
 ``dateType=0`` filters on the order's modified (state / waybill change) time; times are
 "yyyy-MM-dd HH:mm:ss" Asia/Shanghai; pages from 1. Pushes use orderhub's HMAC scheme (JD
-pushes through JMQ, not a signed HTTP call). The rate-limit answer is a stand-in code.
+pushes through JMQ, not a signed HTTP call). Rate limit: JOS gateway code 2 "App Call Limited".
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from app.platforms.base import (
     ListQuery,
     OrderRef,
     Pushed,
-    RateLimitedError,
     Reply,
     SignatureError,
     Window,
+    checked,
     epoch_from_shanghai,
     orderhub_push,
     read_orderhub_push,
+    reply_object,
     required,
     shanghai_text,
 )
@@ -34,8 +35,9 @@ _RESPONSE = "jingdong_pop_order_enSearch_responce"  # sic: JD's spelling
 ALL_STATES = ("WAIT_SELLER_STOCK_OUT,WAIT_SELLER_DELIVERY,WAIT_SEND_CODE,SEND_TO_DISTRIBUTION_CENER,"
               "DISTRIBUTION_CENTER_RECEIVED,WAIT_GOODS_RECEIVE_CONFIRM,RECEIPTS_CONFIRM,FINISHED_L,"
               "TRADE_CANCELED,LOCKED,PAUSE,POP_ORDER_PAUSE")
-#: stand-in gateway code of the simulator for "rate limited" (UNCONFIRMED)
-RATE_LIMIT_CODE = "19"
+#: JOS gateway code 2 "App Call Limited" (限制时间内调用失败次数), from a third-party copy of
+#: the JOS gateway error table (the official page was not read: PARTLY CONFIRMED)
+RATE_LIMIT_CODE = "2"
 
 
 class JdApi:
@@ -75,18 +77,11 @@ class JdApi:
                         str(payload["orderState"]), payload)
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
-        body = reply.body
-        if not isinstance(body, dict):
-            raise ApiError(f"HTTP {reply.status}: not a JSON object")
-        error = body.get("error_response")
-        if error:
-            text = f"JD error {error.get('code')} {error.get('zh_desc') or error.get('en_desc') or ''}".strip()
-            if str(error.get("code")) == RATE_LIMIT_CODE:
-                raise RateLimitedError(text)
-            raise ApiError(text)
-        if reply.status >= 500:
-            raise ApiError(f"HTTP {reply.status}")
-        return body
+        error = reply_object(reply).get("error_response")
+        if not error:
+            return checked(reply, None)
+        return checked(reply, f"JD error {error.get('code')} {error.get('zh_desc') or error.get('en_desc') or ''}".strip(),
+                       rate_limited=str(error.get("code")) == RATE_LIMIT_CODE)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:

@@ -17,14 +17,15 @@ from app.platforms.base import (
     ListQuery,
     OrderRef,
     Pushed,
-    RateLimitedError,
     Reply,
     SignatureError,
     Window,
+    checked,
     epoch_from_shanghai,
     int_param,
     orderhub_push,
     read_orderhub_push,
+    reply_object,
     required,
 )
 
@@ -69,18 +70,11 @@ class PddApi:
         return OrderRef(str(payload["order_sn"]), epoch_from_shanghai(payload["updated_at"]), status, payload)
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
-        body = reply.body
-        if not isinstance(body, dict):
-            raise ApiError(f"HTTP {reply.status}: not a JSON object")
-        error = body.get("error_response")
-        if error:
-            text = f"PDD error {error.get('error_code')} {error.get('error_msg') or ''}".strip()
-            if error.get("error_code") == RATE_LIMIT_CODE:
-                raise RateLimitedError(text)
-            raise ApiError(text)
-        if reply.status >= 500:
-            raise ApiError(f"HTTP {reply.status}")
-        return body
+        error = reply_object(reply).get("error_response")
+        if not error:
+            return checked(reply, None)
+        return checked(reply, f"PDD error {error.get('error_code')} {error.get('error_msg') or ''}".strip(),
+                       rate_limited=error.get("error_code") == RATE_LIMIT_CODE)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:

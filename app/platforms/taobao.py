@@ -2,7 +2,7 @@
 
 The increment list returns partial trades (tid, status, modified): each changed trade's
 detail comes from fullinfo.get. Times are "yyyy-MM-dd HH:mm:ss" Asia/Shanghai (second
-resolution). Rate limit: TOP's error_response code 7 "App Call Limited". Pushes follow
+resolution). Rate limit: TOP's error_response codes 4-8 ("... Call Limited"). Pushes follow
 TOP/奇门's HTTP message signing: MD5(secret + sorted params + body + secret).
 """
 
@@ -19,14 +19,15 @@ from app.platforms.base import (
     ListQuery,
     OrderRef,
     Pushed,
-    RateLimitedError,
     Reply,
     SignatureError,
     Window,
     check_age,
+    checked,
     epoch_from_shanghai,
     int_param,
     json_object,
+    reply_object,
     required,
     shanghai_text,
 )
@@ -35,7 +36,10 @@ from app.platforms.signing import same, top_md5_sign
 LIST_METHOD = "taobao.trades.sold.increment.get"
 DETAIL_METHOD = "taobao.trade.fullinfo.get"
 PUSH_METHOD = "taobao.trade.push"
-RATE_LIMIT_CODE = 7
+#: TOP's "call limited" codes: 4 User / 5 Session / 6 Partner Call Limited, 7 App Call Limited,
+#: 8 App Call Exceeds Limited Frequency (TOP's gateway error table, as the public TOP SDKs carry it)
+RATE_LIMIT_CODES = frozenset({4, 5, 6, 7, 8})
+RATE_LIMIT_CODE = 7  # the one the simulator answers
 _LIST = "trades_sold_increment_get_response"
 _DETAIL = "trade_fullinfo_get_response"
 
@@ -83,16 +87,11 @@ class TopApi:
         return OrderRef(str(trade["tid"]), epoch_from_shanghai(trade["modified"]), str(trade["status"]), payload)
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
-        body = reply.body
-        error = body.get("error_response") if isinstance(body, dict) else None
-        if error:
-            text = f"TOP error {error.get('code')} {error.get('msg')} {error.get('sub_code') or ''}".strip()
-            if error.get("code") == RATE_LIMIT_CODE:
-                raise RateLimitedError(text)
-            raise ApiError(text)
-        if reply.status >= 500:
-            raise ApiError(f"HTTP {reply.status}")
-        return body
+        error = reply_object(reply).get("error_response")
+        if not error:
+            return checked(reply, None)
+        return checked(reply, f"TOP error {error.get('code')} {error.get('msg')} {error.get('sub_code') or ''}".strip(),
+                       rate_limited=error.get("code") in RATE_LIMIT_CODES)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:

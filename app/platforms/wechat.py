@@ -19,12 +19,13 @@ from app.platforms.base import (
     ListQuery,
     OrderRef,
     Pushed,
-    RateLimitedError,
     Reply,
     SignatureError,
     Window,
     check_age,
+    checked,
     json_object,
+    reply_object,
     required,
 )
 from app.platforms.signing import same, wechat_msg_signature
@@ -67,17 +68,9 @@ class WechatApi:
         return OrderRef(str(order["order_id"]), float(order["update_time"]), str(order["status"]), payload)
 
     def _checked(self, reply: Reply) -> dict[str, Any]:
-        body = reply.body
-        if not isinstance(body, dict):
-            raise ApiError(f"HTTP {reply.status}: not a JSON object")
-        if body.get("errcode", 0) != 0:
-            text = f"WeChat errcode {body.get('errcode')} {body.get('errmsg') or ''}".strip()
-            if body.get("errcode") == RATE_LIMIT_ERRCODE:
-                raise RateLimitedError(text)
-            raise ApiError(text)
-        if reply.status >= 500:
-            raise ApiError(f"HTTP {reply.status}")
-        return body
+        code = reply_object(reply).get("errcode", 0)
+        return checked(reply, f"WeChat errcode {code} {reply.body.get('errmsg') or ''}".strip() if code != 0 else None,
+                       rate_limited=code == RATE_LIMIT_ERRCODE)
 
     # ---------------------------------------------------------------- server
     def list_query(self, call: ApiCall) -> ListQuery:

@@ -10,7 +10,7 @@ import orjson
 from faust.web import View
 
 from app import codec
-from app.console.queries import MAX_SCAN, SearchFilter, stuck_reason, summary
+from app.console.queries import MAX_SCAN, SearchFilter, stuck_reason, summary, watchdog_ledger
 from app.console.roles import Permission, Principal
 from app.domain.commands import OpsCommand, check_against, parse_request
 from app.domain.errors import ValidationError
@@ -150,8 +150,8 @@ def stuck_local(limit: int) -> dict[str, Any]:
         order = codec.decode_order(value)
         reason = stuck_reason(order, now, after) if order is not None else ""
         if order is not None and reason:
-            hits.append(summary(order) | {"reason": reason,
-                                          "paid_at": order.paid_at.isoformat() if order.paid_at else None})
+            hits.append(summary(order) | watchdog_ledger(order) | {
+                "reason": reason, "paid_at": order.paid_at.isoformat() if order.paid_at else None})
             if len(hits) >= limit:
                 break
         if scanned >= MAX_SCAN:
@@ -172,7 +172,8 @@ class StuckView(View):
         orders = sorted((o for a in answers for o in a["orders"]), key=lambda o: o["paid_at"] or "")
         return json_response(self, shown(principal, {
             "orders": orders[:flt.limit], "scanned": sum(a["scanned"] for a in answers),
-            "stuck_after_s": settings.stuck_after_s, "unreachable": failed}))
+            "stuck_after_s": settings.stuck_after_s, "max_recommands": settings.stuck_max_recommands,
+            "unreachable": failed}))
 
 
 @app.page("/api/orders/{oli}/commands")

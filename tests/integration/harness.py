@@ -44,6 +44,9 @@ class Pipeline:
         env = worker_env(self.bootstrap, self.prefix, data_dir, PARTITIONS)
         env["ORDERHUB_LOG_LEVEL"] = "INFO"  # the tests read the worker's INFO lines
         env["ORDERHUB_PROCESSING_GUARANTEE"] = "auto"
+        # no WMS answers in most tests: without this their SHIP commands would be re-sent after the SLA
+        # (test_watchdog.py turns the watchdog on)
+        env["ORDERHUB_WATCHDOG_INTERVAL_S"] = "0"
         env.update(self.extra_env)
         return env
 
@@ -113,9 +116,14 @@ class Pipeline:
         return count
 
     async def collect(self, topic: str, *, until: Callable[[list[dict[str, Any]]], bool],
-                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True) -> list[dict[str, Any]]:  # noqa: ASYNC109
+                      timeout: float = 60.0, settle: float = 1.0, strict: bool = True,  # noqa: ASYNC109
+                      idle_timeout: float | None = None) -> list[dict[str, Any]]:
         """Read `topic` from the start (read_committed) until `until(records)` holds, then `settle` more
-        seconds so that a late duplicate would be seen too. Fails with what it has on timeout."""
+        seconds so that a late duplicate would be seen too. Fails with what it has on timeout.
+
+        With `idle_timeout`, give up after that many seconds without a new record (a stall),
+        while records keep coming for at most `timeout` seconds: a slow shared machine is
+        not a failure, a stopped pipeline is."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
                                     isolation_level="read_committed", enable_auto_commit=False,
                                     fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
@@ -124,13 +132,16 @@ class Pipeline:
         try:
             consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
             await consumer.seek_to_beginning()
-            deadline = time.monotonic() + timeout
+            started = time.monotonic()
+            deadline = started + (idle_timeout if idle_timeout is not None else timeout)
             done_at: float | None = None
             while True:
                 batch = await consumer.getmany(timeout_ms=200)
                 for recs in batch.values():
                     records.extend(orjson.loads(r.value) for r in recs)
                 now = time.monotonic()
+                if batch and idle_timeout is not None:
+                    deadline = min(started + timeout, now + idle_timeout)
                 if done_at is None and until(records):
                     done_at = now
                 if done_at is not None and now - done_at >= settle:

@@ -8,7 +8,7 @@ import sys
 import orjson
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # broker-independent: runs once, on the embedded broker
 
 KEYS = {"throughput_eps", "baseline_eps", "ratio", "latency_ms", "rss_mb", "mode", "broker", "events"}
 

@@ -13,7 +13,7 @@ from app.channels import builtin_registry
 from app.domain.identity import source_key
 from tests.integration.harness import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # broker-independent: runs once, on the embedded broker
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PAID = {

@@ -11,7 +11,7 @@ import pytest
 from app.console.roles import mask_name, mask_phone
 from tests.integration.console_fixture import Hub, hub  # noqa: F401  (module fixture)
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # broker-independent: runs once, on the embedded broker
 
 
 def u(text: str) -> str:

@@ -24,13 +24,14 @@ async def _assert_exactly_once(pipeline: Pipeline, stories: list[OrderStory]) ->
     paid = {s.oli for s in stories if s.fate == "paid"}
     commands = await pipeline.collect(pipeline.names.fulfillment_commands,
                                       until=lambda recs: {r["oli"] for r in recs} >= paid,
-                                      timeout=240, settle=5.0, strict=False)
+                                      timeout=900, idle_timeout=90, settle=5.0, strict=False)
     per_order = Counter(c["oli"] for c in commands if c["type"] == "SHIP")
     ships = Counter(c["command_id"] for c in commands if c["type"] == "SHIP")
     missing = paid - set(per_order)
     if missing:
         report = await diagnose(pipeline, missing)
-        raise AssertionError(f"{len(missing)} paid orders without a command, e.g. {sorted(missing)[:3]}\n{report}")
+        raise AssertionError(f"{len(missing)} paid orders without a command, e.g. {sorted(missing)[:3]}\n{report}"
+                             f"\nworker log tail:\n{pipeline.log_tail(80)}")
     assert set(per_order) == paid  # none for unpaid or cancelled orders
     assert all(n == 1 for n in ships.values()), ships.most_common(5)
     assert all(n == 1 for n in per_order.values()), per_order.most_common(5)

@@ -21,7 +21,7 @@ from app.demo_data import _trade
 from app.domain.identity import make_oli, source_key
 from tests.integration.harness import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # broker-independent: runs once, on the embedded broker
 
 URUMQI = ("新疆维吾尔自治区", "乌鲁木齐市", "天山区", "燕儿窝街道")
 SKUS = "channel,sku_id,internal_sku,weight_g\ntaobao,5000000,RICE-5KG,5100\n"

@@ -9,7 +9,7 @@ import pytest
 
 import app.channels as channels_module
 from app.platforms import CHANNELS, api_for
-from app.platforms.base import ApiCall, ApiError, ListQuery, RateLimitedError, SignatureError, Window
+from app.platforms.base import ApiCall, ApiError, ListQuery, RateLimitedError, Reply, SignatureError, Window
 from app.simulator.render import modified_time, render
 from app.simulator.world import WorldSpec, generate_world
 
@@ -93,6 +93,22 @@ def test_the_platforms_rate_limit_and_5xx_answers_are_told_apart(channel: str) -
     with pytest.raises(ApiError) as excinfo:
         api.read_list(api.server_error_reply(503))
     assert not isinstance(excinfo.value, RateLimitedError) and excinfo.value.retriable
+
+
+@pytest.mark.parametrize(("channel", "body", "limited"), [
+    ("taobao", {"error_response": {"code": 8, "msg": "App Call Exceeds Limited Frequency"}}, True),
+    ("tmall", {"error_response": {"code": 7, "msg": "App Call Limited"}}, True),
+    ("taobao", {"error_response": {"code": 27, "msg": "Invalid session"}}, False),
+    ("jd", {"error_response": {"code": "2", "zh_desc": "限制时间内调用失败次数", "en_desc": "App Call Limited"}}, True),
+    ("jd", {"error_response": {"code": "19", "zh_desc": "无效的access_token"}}, False),  # not a rate limit
+    ("kuaishou", {"result": 805, "error_msg": "Exceed qps limit, KEY [apiId:open.order.cursor.list;appkey:ks1], "
+                                            "MAX_QPS [300.0]"}, True),
+    ("kuaishou", {"result": 805, "error_msg": "Exceed quota limit, KEY [appkey:ks1]"}, False),  # daily quota
+])
+def test_the_documented_rate_limit_answers_are_recognised(channel: str, body: dict, limited: bool) -> None:
+    with pytest.raises(ApiError) as excinfo:
+        api_for(channel).read_list(Reply(200, body))
+    assert isinstance(excinfo.value, RateLimitedError) is limited
 
 
 @pytest.mark.parametrize("channel", [c for c in CHANNELS if api_for(c).needs_detail])
