@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from agents.history import record as record_history
+from agents.merges import send_notices
 from agents.wiring import dead_letter, log, publish, send, utcnow
 from app import codec, tracing
 from app.console import bulk
@@ -21,6 +22,7 @@ from app.console_config import load_policy
 from app.domain import operations, transitions
 from app.domain.approvals import ApprovalPolicy
 from app.domain.audit import AuditEntry
+from app.domain.merge_orders import notices, refusal_notice
 from app.main import app, settings
 from app.topics import audit_topic, ops_commands_topic
 from tables.console import approvals_table, bulk_progress_table
@@ -59,9 +61,9 @@ async def apply_ops_command(event: Any, routing: transitions.Router) -> None:
     try:
         command = codec.decode_ops_command(event.value)
         key = command.oli.encode()
-        out = operations.apply_command(
-            codec.decode_order(orders_table.get(key)), codec.decode_approvals(approvals_table.get(key)),
-            command, policy(), utcnow(), routing)
+        before = codec.decode_order(orders_table.get(key))
+        out = operations.apply_command(before, codec.decode_approvals(approvals_table.get(key)),
+                                       command, policy(), utcnow(), routing)
     except Exception as exc:  # noqa: BLE001 — every failure is dead-lettered, never raised
         await dead_letter(event, exc, stage="ops")
         return
@@ -69,6 +71,8 @@ async def apply_ops_command(event: Any, routing: transitions.Router) -> None:
                 event_type=command.action, outcome=out.outcome)
     await publish(out.decision, event)
     await send_audit(out.audit, event)
+    await send_notices(notices(before, out.decision.order, utcnow()) if out.decision.order is not None
+                       else refusal_notice(command), event)
     if out.decision.order is not None:
         orders_table[key] = codec.encode(out.decision.order)
     if out.approvals is not None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from agents.merges import merge_policy, send_notices
 from agents.ops import OPS_TOPIC, apply_ops_command, audit_automatic_holds
 from agents.watchdog import policy as watchdog_policy
 from agents.wiring import consume, dead_letter, log, publish, retry_policy, utcnow
 from app import codec, tracing
 from app.domain import transitions, watchdog
 from app.domain.identity import make_oli
+from app.domain.merge_orders import MergeWaitRouter, notices
 from app.domain.model import Order, WmsEvent
 from app.geocoders import make_geocoder
 from app.main import app, settings
@@ -48,7 +50,7 @@ def _load(topic: str, value: bytes | None) -> tuple[str, Any, Order | None, Any]
             codec.decode_payments(pending_payments_table.get(key)))
 
 
-def _apply(item: Any, order: Order | None, pending: Any, routing: RulesRouter) -> transitions.Decision:
+def _apply(item: Any, order: Order | None, pending: Any, routing: transitions.Router) -> transitions.Decision:
     """Pure: the transition for one input."""
     now = utcnow()
     if isinstance(item, WmsEvent):
@@ -65,7 +67,8 @@ async def process(event: Any) -> None:
     stage = "wms" if topic == WMS_TOPIC else "route"
     if not reference.ready.is_set():
         await reference.ready.wait()  # rules and SKU catalog loaded once before the first order is routed
-    routing = RulesRouter(reference.rules, reference.catalog, geocoder, defaults)
+    rules_router = RulesRouter(reference.rules, reference.catalog, geocoder, defaults)
+    routing = MergeWaitRouter(rules_router, merge_policy()) if merge_policy().enabled else rules_router
     if topic == OPS_TOPIC:
         await apply_ops_command(event, routing)
         return
@@ -82,13 +85,14 @@ async def process(event: Any) -> None:
         await dead_letter(event, exc, stage=stage)
         return
     tracing.tag_decision(oli, item, order, decision)
-    if routing.last is not None:
-        _log_routing(oli, routing)
+    if rules_router.last is not None:
+        _log_routing(oli, rules_router)
     if not decision.changed:
         log.debug("order.unchanged", oli=oli, stage=stage, outcome=decision.outcome)
         return
     await publish(decision, event)
     await audit_automatic_holds(decision, event)
+    await send_notices(notices(order, decision.order, utcnow()), event)
     key = oli.encode()
     if decision.order is not None:
         orders_table[key] = codec.encode(decision.order)

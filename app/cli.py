@@ -189,16 +189,21 @@ def _cmd_rules(args: argparse.Namespace) -> int:
             raise UsageError("orderhub rules dry-run: --last must be at least 1")
         return rules_cli.dry_run(args.file, args.orders, args.baseline, args.skus, args.last, args.broker)
     if action == "apply":
-        return rules_cli.apply(args.file, args.broker)
+        return rules_cli.apply(args.file, args.broker, args.actor, args.reason)
     if action == "list":
         return rules_cli.list_rules(args.broker, args.json)
-    return rules_cli.disable(args.id, args.broker)
+    return rules_cli.disable(args.id, args.broker, args.actor, args.reason)
 
 
 def _cmd_skus(args: argparse.Namespace) -> int:
     from app import rules_cli
 
     return rules_cli.import_skus(args.file, args.broker)
+
+
+def _add_audit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--actor", default="", help="who makes the change, for the audit entry (default: login name)")
+    p.add_argument("--reason", default="", help="why, for the audit entry")
 
 
 def _add_rules_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -228,12 +233,14 @@ def _add_rules_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     a = rs.add_parser("apply", help="publish a rules file (changed rules get the next version)")
     a.add_argument("file")
     a.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    _add_audit_args(a)
     li = rs.add_parser("list", help="list the published rules")
     li.add_argument("--json", action="store_true", help="one JSON object per rule")
     li.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
     di = rs.add_parser("disable", help="disable a published rule (publishes its next version)")
     di.add_argument("id")
     di.add_argument("--broker", help="host:port (overrides ORDERHUB_BROKER)")
+    _add_audit_args(di)
     p.set_defaults(func=_cmd_rules)
 
     p = sub.add_parser("skus", help="SKU catalog: `skus import FILE.csv` publishes it",

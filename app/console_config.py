@@ -1,4 +1,4 @@
-"""The operator console's files: the tokens file and the approval policy (read at start)."""
+"""The operator console's files: the tokens file, the approval and merge policies (read at start)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import yaml
 from app.console.roles import TokenStore
 from app.domain.approvals import ApprovalPolicy
 from app.domain.errors import ValidationError
+from app.domain.merge import MergePolicy
 from app.settings import Settings, SettingsError
 
 
@@ -38,3 +39,12 @@ def load_policy(settings: Settings) -> ApprovalPolicy:
         return ApprovalPolicy.from_dict(_read(settings.approval_policy_file, "ORDERHUB_APPROVAL_POLICY_FILE"))
     except ValidationError as exc:
         raise SettingsError(f"ORDERHUB_APPROVAL_POLICY_FILE {settings.approval_policy_file}: {exc}") from None
+
+
+def load_merge_policy(settings: Settings) -> MergePolicy:
+    if not settings.merge_policy_file:
+        return MergePolicy()
+    try:
+        return MergePolicy.from_dict(_read(settings.merge_policy_file, "ORDERHUB_MERGE_POLICY_FILE"))
+    except ValidationError as exc:
+        raise SettingsError(f"ORDERHUB_MERGE_POLICY_FILE {settings.merge_policy_file}: {exc}") from None

@@ -165,7 +165,8 @@ def topics() -> dict[str, tuple[str, str, str, str, dict[str, Any]]]:
         "fulfillment-commands": ("output", "oli", "fulfillment-command",
                                  "SHIP / CANCEL_SHIPMENT commands for the warehouse; command_id is idempotent.",
                                  schema_for(FulfillmentCommand, "fulfillment-command")),
-        "audit": ("output", "oli", "audit-entry", "Who changed what: commands, approvals, automatic holds.",
+        "audit": ("output", "oli (rule:<rule id> for a rule change)", "audit-entry",
+                  "Who changed what: commands, approvals, automatic holds, rule changes.",
                   schema_for(AuditEntry, "audit-entry")),
         "alerts": ("output", "alert kind", "alert", "Stuck orders, WMS rejections, intercepts too late.",
                    _alert()),
@@ -184,7 +185,7 @@ def asyncapi() -> dict[str, Any]:
         params: dict[str, Any] = {"prefix": {"description": "ORDERHUB_TOPIC_PREFIX", "default": "orderhub"}}
         if name == "dlq":
             params["input"] = {"enum": ["channel-orders", "payments", "wms-events", "order-inputs",
-                                        "ops-commands"], "description": "the input topic"}
+                                        "ops-commands", "merge-candidates"], "description": "the input topic"}
         channels[cid] = {
             "address": address, "description": description, "parameters": params,
             "messages": {schema_name.replace("-", "_"): {"$ref": f"#/components/messages/{schema_name}"}},

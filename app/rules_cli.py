@@ -2,7 +2,8 @@
 
 `check`, `route`, `explain` and `dry-run --orders` work on files, without a broker.
 `apply`, `list`, `disable`, `skus import` (and `dry-run` without `--baseline`) talk to the
-broker named by ORDERHUB_BROKER / `--broker`. Every bad input raises `UsageError`
+broker named by ORDERHUB_BROKER / `--broker`; `apply` and `disable` put an audit entry per
+changed rule on the audit topic. Every bad input raises `UsageError`
 (one line, exit code 2).
 """
 
@@ -13,6 +14,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +23,14 @@ import orjson
 from app import codec
 from app.catalog import Catalog, parse_skus_csv
 from app.cli import UsageError
+from app.domain.audit import AuditEntry
 from app.domain.errors import OrderhubError
 from app.domain.model import Order
 from app.domain.transitions import RoutingDefaults
 from app.geocoders import make_geocoder
 from app.routing import RoutingDecision, decide
 from app.rules import Rule, RuleSet, parse_rules
+from app.rules.audit import audit_key, rule_change_entry
 from app.settings import Settings
 from app.topic_names import TopicNames
 
@@ -209,13 +213,24 @@ def _recent_orders(settings: Settings, last: int) -> list[Order]:
     return sorted((o for o in orders if o is not None), key=lambda o: o.updated_at)[-last:]
 
 
-def apply(path: str, broker: str | None) -> int:
+def _audit(settings: Settings, entries: list[AuditEntry]) -> None:
+    """Rule changes go on the audit topic like every other change (after the rules themselves)."""
+    from app.reference_data import publish
+
+    if entries:
+        _run(publish(settings, TopicNames(settings.topic_prefix).audit,
+                     [(audit_key(e), codec.encode(e)) for e in entries]))
+
+
+def apply(path: str, broker: str | None, actor: str = "", reason: str = "") -> int:
     from app.reference_data import publish
 
     settings = _settings(broker)
     rules = load_rules(path)
     current = _published_rules(settings)
     out: list[tuple[str, bytes | None]] = []
+    entries: list[AuditEntry] = []
+    at = datetime.now(UTC)
     for rule in rules:
         old = current.get(rule.id)
         if old is not None and old.same_definition(rule):
@@ -224,12 +239,25 @@ def apply(path: str, broker: str | None) -> int:
         version = max(rule.version, old.version + 1) if old is not None else rule.version
         rule = replace(rule, version=version)
         out.append((rule.id, codec.encode_rule(rule)))
+        entries.append(rule_change_entry(old, rule, actor=actor or _actor(), command="rules apply",
+                                         reason=reason, at=at))
         print(f"published  {rule.id} v{version}{'' if rule.enabled else ' (disabled)'}")
     untouched = sorted(set(current) - {r.id for r in rules})
     for rule_id in untouched:
         print(f"kept       {rule_id} v{current[rule_id].version} (on the topic, not in {path})")
     _run(publish(settings, TopicNames(settings.topic_prefix).rules, out))
+    _audit(settings, entries)
     return 0
+
+
+def _actor() -> str:
+    """Who runs the command: the login name (override with --actor)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def list_rules(broker: str | None, as_json: bool) -> int:
@@ -246,7 +274,7 @@ def list_rules(broker: str | None, as_json: bool) -> int:
     return 0
 
 
-def disable(rule_id: str, broker: str | None) -> int:
+def disable(rule_id: str, broker: str | None, actor: str = "", reason: str = "") -> int:
     from app.reference_data import publish
 
     settings = _settings(broker)
@@ -259,6 +287,8 @@ def disable(rule_id: str, broker: str | None) -> int:
         return 0
     rule = replace(old, enabled=False, version=old.version + 1)
     _run(publish(settings, TopicNames(settings.topic_prefix).rules, [(rule.id, codec.encode_rule(rule))]))
+    _audit(settings, [rule_change_entry(old, rule, actor=actor or _actor(), command="rules disable",
+                                        reason=reason, at=datetime.now(UTC))])
     print(f"disabled   {rule_id} v{rule.version}")
     return 0
 

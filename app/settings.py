@@ -116,6 +116,9 @@ class Settings:
         "doc": "YAML/JSON file of API tokens (SHA-256 hashes only) and roles; empty = every API call is refused (401)"})
     approval_policy_file: str = field(default="", metadata={
         "doc": "YAML/JSON approval policy (which changes need one or two approvers); empty = the built-in default"})
+    merge_policy_file: str = field(default="", metadata={
+        "doc": "YAML/JSON merge policy (合单: wait_minutes, window_hours, same_receiver, ...); "
+               "empty = merging off (docs/operations.md#merge-candidates)"})
     stuck_after_s: int = field(default=60, metadata={
         "doc": "the warehouse's SLA: a SHIP command not acknowledged after this long is sent again "
                "(same command_id) by the stuck-order watchdog, and the order is listed as stuck"})

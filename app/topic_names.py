@@ -50,6 +50,11 @@ class TopicNames:
     def order_inputs(self) -> str:
         return self._t("order-inputs")
 
+    # internal: merge notices keyed by merge key, so one worker holds each merge group
+    @property
+    def merge_candidates(self) -> str:
+        return self._t("merge-candidates")
+
     # the pull connectors' checkpoints (compacted, key channel:shop)
     @property
     def connector_cursors(self) -> str:
@@ -96,7 +101,8 @@ class TopicNames:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs, self.ops_commands)
+        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs, self.ops_commands,
+                self.merge_candidates)
 
     @property
     def outputs(self) -> tuple[str, ...]:

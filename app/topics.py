@@ -23,6 +23,7 @@ payments_topic = _topic(topic_names.payments)
 wms_events_topic = _topic(topic_names.wms_events)
 order_inputs_topic = _topic(topic_names.order_inputs)
 ops_commands_topic = _topic(topic_names.ops_commands)
+merge_candidates_topic = _topic(topic_names.merge_candidates)
 
 order_events_topic = _topic(topic_names.order_events)
 fulfillment_commands_topic = _topic(topic_names.fulfillment_commands)
@@ -32,5 +33,5 @@ audit_topic = _topic(topic_names.audit)
 dlq_topics: dict[str, faust.TopicT] = {
     name: _topic(topic_names.dlq(name), **{"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
     for name in (topic_names.channel_orders, topic_names.payments, topic_names.wms_events,
-                 topic_names.order_inputs, topic_names.ops_commands)
+                 topic_names.order_inputs, topic_names.ops_commands, topic_names.merge_candidates)
 }

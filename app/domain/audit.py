@@ -35,6 +35,8 @@ class AuditEntry:
     approval_id: str = ""
     job_id: str = ""
     version: int = 0
+    #: the routing rule a rule change is about (then `oli` is empty)
+    rule_id: str = ""
     schema_version: int = SCHEMA_VERSION
 
 

@@ -18,7 +18,9 @@ from app.domain.model import SCHEMA_VERSION, FulfillmentState, Order, OrderStatu
 
 ORDER_ACTIONS = ("change_address", "set_carrier", "set_warehouse", "hold", "release", "cancel", "split")
 APPROVAL_ACTIONS = ("approve", "reject")
-ACTIONS = ORDER_ACTIONS + APPROVAL_ACTIONS
+#: sent by the merge-group agent, never by clients (app/domain/merge_orders.py)
+MERGE_ACTIONS = ("merge_into", "merge", "unmerge", "end_merge", "merged_shipped")
+ACTIONS = ORDER_ACTIONS + APPROVAL_ACTIONS + MERGE_ACTIONS
 RECEIVER_FIELDS = ("name", "phone")
 ADDRESS_FIELDS = ("country", "province", "city", "district", "town", "detail", "adcode", "postcode")
 MAX_TEXT = 500

@@ -224,6 +224,19 @@ class Fulfillment:
 
 
 @dataclass(frozen=True, slots=True)
+class MergedPart:
+    """Another order shipped in the parcel of a merge's primary order: its OLI and lines."""
+
+    oli: str
+    external_id: str
+    lines: tuple[Line, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MergedPart:
+        return cls(d["oli"], d.get("external_id", ""), tuple(Line.from_dict(x) for x in d.get("lines") or ()))
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """The standard order model. `version` grows by one for every accepted change."""
 
@@ -253,6 +266,15 @@ class Order:
     parcels: tuple[tuple[str, ...], ...] = ()
     #: the order's channel is in shadow mode: processed and published, but never shipped
     shadow: bool = False
+    #: hold reasons an operator released: routing does not put them on again (rule holds, approvals)
+    released: tuple[str, ...] = ()
+    #: carrier / warehouse an operator chose (set_carrier / set_warehouse): routing keeps them
+    chosen_carrier: str = ""
+    chosen_warehouse: str = ""
+    #: on a merge's primary order: the other orders that ship in its parcel (docs/operations.md#merge-candidates)
+    merged: tuple[MergedPart, ...] = ()
+    #: the merge group the order joined (primary or merged into another order)
+    merge_key: str = ""
 
     @property
     def versioned_id(self) -> str:
@@ -291,6 +313,11 @@ class Order:
             payment_ids=tuple(d.get("payment_ids") or ()),
             parcels=tuple(tuple(p) for p in d.get("parcels") or ()),
             shadow=bool(d.get("shadow", False)),
+            released=tuple(d.get("released") or ()),
+            chosen_carrier=d.get("chosen_carrier", ""),
+            chosen_warehouse=d.get("chosen_warehouse", ""),
+            merged=tuple(MergedPart.from_dict(m) for m in d.get("merged") or ()),
+            merge_key=d.get("merge_key", ""),
         )
 
 
@@ -367,6 +394,8 @@ class FulfillmentCommand:
     rules_fired: tuple[RuleRef, ...] = ()
     #: 1 for the first send; 2, 3, ... when the stuck-order watchdog sends the same command again
     attempt: int = 1
+    #: merged orders shipped in this parcel besides `oli` (SHIP of a merge's primary order)
+    merged: tuple[MergedPart, ...] = ()
     schema_version: int = SCHEMA_VERSION
 
 

@@ -23,8 +23,9 @@ from typing import Any
 from app.domain import approvals as ap
 from app.domain import transitions
 from app.domain.audit import AuditEntry, changed_fields
-from app.domain.commands import OpsCommand, check_against, command_from_dict
+from app.domain.commands import MERGE_ACTIONS, OpsCommand, check_against, command_from_dict
 from app.domain.errors import OrderhubError, ValidationError
+from app.domain.merge import MERGE_WAIT, MERGED_INTO, UNMERGING
 from app.domain.model import (
     Address,
     CommandType,
@@ -39,6 +40,8 @@ from app.domain.model import (
 
 APPROVAL_HOLD = "approval_pending"
 OPERATOR_HOLD = "operator_hold"
+#: holds a plain `release` does not lift: an approval is decided, a merge is undone
+KEPT_ON_RELEASE = frozenset({APPROVAL_HOLD, MERGED_INTO, UNMERGING})
 #: changes the warehouse must learn about: a SHIP already out is cancelled and sent again
 RESHIP_ACTIONS = frozenset({"change_address", "set_carrier", "set_warehouse", "split"})
 _EVENT_TYPE = {
@@ -78,16 +81,19 @@ def _changed(order: Order, command: OpsCommand) -> Order:
             name=p["receiver"].get("name", r.name), phone=p["receiver"].get("phone", r.phone),
             address=Address(**new_address), masked=r.masked and not ({"name", "phone"} <= set(p["receiver"]))))
     if command.action == "set_carrier":
-        return replace(order, fulfillment=replace(order.fulfillment, carrier=p["carrier"]))
+        return replace(order, chosen_carrier=p["carrier"],
+                       fulfillment=replace(order.fulfillment, carrier=p["carrier"]))
     if command.action == "set_warehouse":
-        return replace(order, fulfillment=replace(order.fulfillment, warehouse=p["warehouse"]))
+        return replace(order, chosen_warehouse=p["warehouse"],
+                       fulfillment=replace(order.fulfillment, warehouse=p["warehouse"]))
     if command.action == "split":
         return replace(order, parcels=tuple(tuple(x) for x in p["parcels"]))
     if command.action == "hold":
         return replace(order, holds=order.holds + (Hold(OPERATOR_HOLD, command.reason, HoldSource.OPERATOR),))
     if command.action == "release":
-        return replace(order, holds=tuple(h for h in order.holds
-                                          if h.source is HoldSource.CHANNEL or h.reason == APPROVAL_HOLD))
+        kept = tuple(h for h in order.holds if h.source is HoldSource.CHANNEL or h.reason in KEPT_ON_RELEASE)
+        released = tuple(dict.fromkeys(order.released + tuple(h.reason for h in order.holds if h not in kept)))
+        return replace(order, holds=kept, released=released)
     if command.action == "cancel":
         return replace(order, status=OrderStatus.CLOSED if order.is_paid else OrderStatus.CANCELLED)
     raise ValidationError(f"field 'command': unknown command {command.action!r}")
@@ -109,28 +115,35 @@ def _apply(change: transitions._Change, base: Order, command: OpsCommand, approv
     """Apply the change on `base` (the stored order, maybe with a hold lifted) and route again."""
     before = change.order
     new = _changed(base, command)
+    if command.action in ("change_address", "split"):
+        # a new address may route elsewhere: routing decides carrier and warehouse anew for the
+        # next SHIP (what an operator chose with set_carrier / set_warehouse stays: Order.chosen_*)
+        new = replace(new, fulfillment=replace(new.fulfillment, carrier="", warehouse=""),
+                      holds=tuple(h for h in new.holds if h.reason != MERGE_WAIT))  # waits again, new key
     in_flight = before.fulfillment.state in transitions.SHIP_IN_FLIGHT
     change.accept(new, _EVENT_TYPE[command.action])
     if in_flight and command.action in RESHIP_ACTIONS:
-        f = change.order.fulfillment
-        cancel_id = change.order.versioned_id
-        change.commands.append(FulfillmentCommand(
-            command_id=cancel_id, type=CommandType.CANCEL_SHIPMENT, oli=before.oli,
-            version=change.order.version, warehouse=before.fulfillment.warehouse,
-            carrier=before.fulfillment.carrier, receiver=before.receiver, lines=before.lines,
-            requested_at=change.now, cancels=f.command_id, trace=dict(change.cause),
-            parcels=before.parcels))
-        # a new address may route elsewhere: routing decides carrier and warehouse anew
-        # (an operator's earlier set_carrier / set_warehouse is dropped with it)
-        rerouted = command.action in ("change_address", "split")
-        change.accept(replace(change.order, fulfillment=replace(
-            f, state=FulfillmentState.NONE, command_id="", cancel_command_id=cancel_id,
-            carrier="" if rerouted else f.carrier, warehouse="" if rerouted else f.warehouse)),
-            "FulfillmentCancelRequested")
+        cancel_shipment(change, before)
     reroute(change)
     b, a = changed_fields(_view(before, command.action), _view(change.order, command.action))
     return _entry(command, "command_applied", change.order, before=b, after=a, approval_id=approval_id,
                   at=change.now)
+
+
+def cancel_shipment(change: transitions._Change, before: Order) -> None:
+    """Ask the warehouse to cancel the SHIP that is out. The new SHIP waits for its answer:
+    INTERCEPTED routes the order again, TOO_LATE holds it (`intercept_too_late`)."""
+    f = change.order.fulfillment
+    cancel_id = change.order.versioned_id
+    change.commands.append(FulfillmentCommand(
+        command_id=cancel_id, type=CommandType.CANCEL_SHIPMENT, oli=before.oli,
+        version=change.order.version, warehouse=before.fulfillment.warehouse,
+        carrier=before.fulfillment.carrier, receiver=before.receiver, lines=before.lines,
+        requested_at=change.now, cancels=f.command_id, trace=dict(change.cause),
+        parcels=before.parcels, merged=before.merged))
+    change.accept(replace(change.order, fulfillment=replace(
+        f, state=FulfillmentState.CANCEL_REQUESTED, cancel_command_id=cancel_id)),
+        "FulfillmentCancelRequested")
 
 
 def reroute(change: transitions._Change) -> None:
@@ -138,7 +151,7 @@ def reroute(change: transitions._Change) -> None:
     transitions.route(change)
 
 
-def _refused(command: OpsCommand, order: Order | None, exc: OrderhubError) -> OpsDecision:
+def refused(command: OpsCommand, order: Order | None, exc: OrderhubError) -> OpsDecision:
     entry = AuditEntry(at=command.at, actor=command.actor, role=command.role, action="command_refused",
                        oli=command.oli, command=command.action, reason=str(exc),
                        request_id=command.request_id, approval_id=command.approval_id,
@@ -155,9 +168,13 @@ def apply_command(order: Order | None, approvals: tuple[ap.Approval, ...], comma
             raise ValidationError(f"order {command.oli!r} not found")
         if command.action in ("approve", "reject"):
             return _decide_approval(order, approvals, command, policy, now, routing)
+        if command.action in MERGE_ACTIONS:
+            from app.domain.merge_orders import apply_merge_command
+
+            return apply_merge_command(order, command, now, routing)
         check_against(order, command)
     except OrderhubError as exc:
-        return _refused(command, order, exc)
+        return refused(command, order, exc)
     cause = {"source": "operator", "ref": command.request_id}
     change = transitions._Change(order=order, now=now, cause=cause, routing=routing)
     levels = policy.levels(order, command)
@@ -212,7 +229,7 @@ def _decide_approval(order: Order, approvals: tuple[ap.Approval, ...], command: 
             # the order moved on (shipped, cancelled) while the change waited: lift the hold only
             change.accept(base, "OrderReleased")
             reroute(change)
-            entries.append(replace(_refused(requested, order, exc).audit[0], at=now,
+            entries.append(replace(refused(requested, order, exc).audit[0], at=now,
                                    approval_id=approval.approval_id))
             return OpsDecision(change.decision(), approvals=ap.upsert(approvals, decided),
                                audit=tuple(entries), outcome=exc.code)

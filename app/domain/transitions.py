@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Protocol
 
 from app.domain.errors import UnknownOrderError
+from app.domain.merge import MERGE_WAIT, UNMERGING
 from app.domain.model import (
     FULFILLMENT_RANK,
     STATUS_RANK,
@@ -173,6 +174,8 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
 def merge_update(current: Order, incoming: Order) -> Order:
     """Channel fields from the update; orderhub's own fields (holds, fulfillment) kept."""
     own_holds = tuple(h for h in current.holds if h.source is not HoldSource.CHANNEL)
+    if incoming.receiver != current.receiver:  # a new address: the merge wait starts again under its new key
+        own_holds = tuple(h for h in own_holds if h.reason != MERGE_WAIT)
     return replace(
         incoming,
         oli=current.oli,
@@ -251,6 +254,16 @@ def _routed(order: Order, outcome: RoutingOutcome) -> Order:
                    tags=order.tags + new_tags)
 
 
+#: holds that say the order's data is wrong: they come back until the data is fixed, release or not
+DATA_HOLDS = frozenset({"address_invalid", "address_unresolved", "sku_unmapped"})
+
+
+def _released(order: Order, hold: Hold) -> bool:
+    """A rule's hold or approval an operator already released is not put on again."""
+    data_problem = hold.reason in DATA_HOLDS or hold.reason.startswith("rule_error:")
+    return not data_problem and hold.reason in order.released
+
+
 def route(change: _Change) -> None:
     """Decide the fulfillment command due for the order's current state, if any.
 
@@ -263,7 +276,7 @@ def route(change: _Change) -> None:
         outcome = change.routing.decide(order)
         order = _routed(order, outcome)
         problems = address_problems(order)
-        holds = outcome.holds
+        holds = tuple(h for h in outcome.holds if not _released(order, h))
         if problems:
             holds = (Hold("address_invalid", "missing " + ", ".join(problems), HoldSource.SYSTEM),) + holds
         if holds:
@@ -271,8 +284,8 @@ def route(change: _Change) -> None:
             return
         command_id = order.versioned_id
         fulfillment = Fulfillment(
-            warehouse=order.fulfillment.warehouse or outcome.warehouse,
-            carrier=order.fulfillment.carrier or outcome.carrier,
+            warehouse=order.chosen_warehouse or order.fulfillment.warehouse or outcome.warehouse,
+            carrier=order.chosen_carrier or order.fulfillment.carrier or outcome.carrier,
             command_id=command_id,
             state=FulfillmentState.REQUESTED,
             rules_fired=outcome.rules_fired,
@@ -283,6 +296,7 @@ def route(change: _Change) -> None:
             warehouse=fulfillment.warehouse, carrier=fulfillment.carrier,
             receiver=order.receiver, lines=order.lines, requested_at=change.now,
             trace=dict(change.cause), rules_fired=outcome.rules_fired, parcels=order.parcels,
+            merged=order.merged,
         ))
         change.accept(replace(order, fulfillment=fulfillment), "FulfillmentRequested", outcome.rules_fired)
     elif _needs_intercept(order):
@@ -408,11 +422,23 @@ def apply_wms_event(
     elif event.command_id == f.cancel_command_id and f.cancel_command_id:
         if f.state is not FulfillmentState.CANCEL_REQUESTED:
             return Decision(outcome="stale_or_duplicate")
+        undoing_merge = any(h.reason == UNMERGING for h in current.holds)
         if kind is WmsEventType.INTERCEPTED:
-            change.accept(replace(current, fulfillment=replace(f, state=FulfillmentState.INTERCEPTED)),
-                          "ShipmentIntercepted")
+            # the merged parcel was stopped: the merge ends and the order routes alone
+            intercepted = replace(current, fulfillment=replace(f, state=FulfillmentState.INTERCEPTED))
+            if undoing_merge:
+                intercepted = replace(intercepted, merged=(),
+                                      holds=tuple(h for h in current.holds if h.reason != UNMERGING))
+            change.accept(intercepted, "ShipmentIntercepted")
         elif kind is WmsEventType.TOO_LATE:
-            change.accept(replace(current, fulfillment=replace(f, state=FulfillmentState.TOO_LATE)),
+            # too late to undo a merge: it stands, its parcel left
+            holds = tuple(h for h in current.holds if h.reason != UNMERGING)
+            if current.status not in TERMINAL_STATUSES and current.refund_status not in REFUND_BLOCKS_SHIPPING:
+                # the cancel was for a change (address, carrier, ...): the old parcel left, so no
+                # new SHIP goes out until an operator decides
+                holds += (Hold("intercept_too_late", f"{f.command_id} left the warehouse before the change",
+                               HoldSource.SYSTEM),)
+            change.accept(replace(current, holds=holds, fulfillment=replace(f, state=FulfillmentState.TOO_LATE)),
                           "InterceptTooLate")
             change.alert("intercept_too_late",
                          f"{f.cancel_command_id}: parcel of {f.command_id} already left the warehouse")

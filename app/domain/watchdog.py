@@ -115,7 +115,7 @@ def _resend(order: Order, now: datetime, attempt: int) -> FulfillmentCommand:
         command_id=f.command_id, type=CommandType.SHIP, oli=order.oli, version=_command_version(order),
         warehouse=f.warehouse, carrier=f.carrier, receiver=order.receiver, lines=order.lines,
         requested_at=f.requested_at or now, trace={"source": "watchdog", "ref": f"{f.command_id}#{attempt}"},
-        rules_fired=f.rules_fired, parcels=order.parcels, attempt=attempt)
+        rules_fired=f.rules_fired, parcels=order.parcels, merged=order.merged, attempt=attempt)
 
 
 def apply_tick(order: Order | None, now: datetime, policy: WatchdogPolicy,

@@ -16,6 +16,7 @@ from typing import Any
 
 import cel
 
+from app.domain.merge import MERGE_TAG
 from app.rules.compiled import CompiledRule, compile_rule
 from app.rules.model import ActionKind, Rule, RuleRef
 
@@ -155,6 +156,8 @@ def _effects(rule: Rule, ref: RuleRef, carrier_rule: RuleRef | None, warehouse_r
             out.append(f"hold {action.value}")
         elif action.kind is ActionKind.ADD_TAG:
             out.append(f"tag {action.value}")
+        elif action.kind is ActionKind.MERGE:
+            out.append("merge automatically")
         else:
             out.append(f"approval {action.value}")
     return "; ".join(out)
@@ -255,6 +258,8 @@ def evaluate(ruleset: RuleSet, facts: Mapping[str, Any], *, explain: bool = Fals
                 holds.setdefault(action.value, ref)
             elif kind is ActionKind.ADD_TAG:
                 tags.setdefault(action.value, None)
+            elif kind is ActionKind.MERGE:  # marks the order; its merge group reads the tag
+                tags.setdefault(MERGE_TAG, None)
             else:
                 approvals.setdefault(action.value, ref)
         if explain:

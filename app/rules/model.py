@@ -28,6 +28,8 @@ class ActionKind(enum.StrEnum):
     HOLD = "hold"
     ADD_TAG = "add_tag"
     REQUIRE_APPROVAL = "require_approval"
+    #: the order's merge group merges at the end of its wait without an operator (`merge: auto`)
+    MERGE = "merge"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from urllib.parse import quote
 
+import orjson
 import pytest
 
 from app.console.roles import mask_name, mask_phone
@@ -108,8 +109,13 @@ async def test_address_change_waits_for_two_approvers_then_cancels_and_reships(h
     assert status == 403 and "someone else" in body["error"]
     status, body = await hub.call("POST", decide, "bob", body={"reason": "second check"})
     assert status == 202, body
-    done = await hub.wait_for(f"/api/orders/{u(oli)}", lambda b: b["order"]["receiver"]["address"]["detail"]
-                              == "文二路9号" and b["order"]["fulfillment"]["state"] == "REQUESTED")
+    waiting = await hub.wait_for(f"/api/orders/{u(oli)}", lambda b: b["order"]["receiver"]["address"]["detail"]
+                                 == "文二路9号" and b["order"]["fulfillment"]["state"] == "CANCEL_REQUESTED")
+    cancel_id = waiting["order"]["fulfillment"]["cancel_command_id"]
+    # the new SHIP waits until the warehouse says the old parcel was stopped
+    await hub.pipeline.produce([(hub.pipeline.names.wms_events, oli.encode(), orjson.dumps({
+        "command_id": cancel_id, "oli": oli, "event": "INTERCEPTED", "at": "2026-11-11T03:00:00+00:00"}))])
+    done = await hub.wait_for(f"/api/orders/{u(oli)}", lambda b: b["order"]["fulfillment"]["state"] == "REQUESTED")
     assert all(h["reason"] != "approval_pending" for h in done["order"]["holds"])
     status, body = await hub.call("POST", decide, "ada", body={"reason": "late"})
     assert status == 409 and "approved" in body["error"]
@@ -180,7 +186,6 @@ async def test_hold_release_apply_at_once_and_stuck_lists_the_held_order(hub: Hu
 async def test_real_messages_match_the_topic_contract(hub: Hub) -> None:  # noqa: F811
     """Everything this module's run wrote to the output topics validates against docs/schemas."""
     import jsonschema
-    import orjson
 
     from app.contract import SCHEMA_DIR
 

@@ -115,3 +115,8 @@ async def test_published_rule_changes_later_decisions_only(pipeline: Pipeline, t
     assert all(requested[o]["rules_fired"] == [{"id": "urumqi-heavy-ems", "version": 1}] for o, _, _ in after)
     assert all(requested[o]["order"]["fulfillment"]["carrier"] == "EMS" for o, _, _ in after)
     assert all(requested[o]["rules_fired"] == [] for o, _, _ in before + last)
+
+    audit = await pipeline.collect(pipeline.names.audit, timeout=30,
+                                   until=lambda recs: sum(r.get("rule_id") == "urumqi-heavy-ems" for r in recs) >= 2)
+    changes = [(a["action"], a["version"], a["command"]) for a in audit if a.get("rule_id") == "urumqi-heavy-ems"]
+    assert changes == [("rule_published", 1, "rules apply"), ("rule_disabled", 2, "rules disable")]

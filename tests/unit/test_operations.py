@@ -20,9 +20,11 @@ from app.domain.model import (
     Order,
     OrderStatus,
     Receiver,
+    WmsEvent,
+    WmsEventType,
 )
 from app.domain.operations import apply_command
-from app.domain.transitions import RoutingDefaults, apply_channel_update
+from app.domain.transitions import RoutingDefaults, apply_channel_update, apply_wms_event
 
 T0 = datetime(2026, 11, 11, 2, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 11, 3, 0, tzinfo=UTC)
@@ -143,10 +145,14 @@ def test_two_level_approval_holds_then_applies_with_cancel_and_new_ship() -> Non
     final = second.decision.order
     assert final is not None and final.receiver.address.detail == "文二路9号"
     assert all(h.reason != "approval_pending" for h in final.holds)
-    kinds = [(c.type, c.cancels) for c in second.decision.commands]
-    assert kinds == [(CommandType.CANCEL_SHIPMENT, old_command), (CommandType.SHIP, "")]
-    new_ship = second.decision.commands[1]
-    assert new_ship.receiver.address.detail == "文二路9号" and new_ship.command_id == final.fulfillment.command_id
+    (cancel,) = second.decision.commands  # the new SHIP waits for the warehouse's answer
+    assert (cancel.type, cancel.cancels) == (CommandType.CANCEL_SHIPMENT, old_command)
+    assert final.fulfillment.state is FulfillmentState.CANCEL_REQUESTED
+    intercepted = apply_wms_event(final, WmsEvent(cancel.command_id, OLI, WmsEventType.INTERCEPTED, NOW),
+                                  NOW, ROUTING)
+    (new_ship,) = intercepted.commands
+    assert new_ship.type is CommandType.SHIP and new_ship.receiver.address.detail == "文二路9号"
+    assert intercepted.order is not None and new_ship.command_id == intercepted.order.fulfillment.command_id
     assert [e.action for e in second.audit] == ["approval_granted", "command_applied"]
     assert second.audit[1].before["receiver"]["address"]["detail"] == "文三路1号"
     again = decide(final, second.approvals, "carl")
@@ -204,6 +210,85 @@ def test_an_approved_move_routes_again_with_the_rules() -> None:
     approval = (asked.approvals or ())[0]
     done = apply_command(asked.decision.order, asked.approvals, cmd("approve", "amy", approval_id=approval.approval_id),
                          POLICY, NOW, _ByProvince())
-    cancel, ship = done.decision.commands
+    (cancel,) = done.decision.commands
     assert (cancel.type, cancel.carrier) == (CommandType.CANCEL_SHIPMENT, "SF")
+    assert done.decision.order is not None
+    (ship,) = apply_wms_event(done.decision.order, WmsEvent(cancel.command_id, OLI, WmsEventType.INTERCEPTED, NOW),
+                              NOW, _ByProvince()).commands
     assert (ship.type, ship.carrier, ship.warehouse) == (CommandType.SHIP, "JD", "WH-JD")
+
+
+def _approve_all(out, router):  # type: ignore[no-untyped-def]
+    """Approve the pending approval of `out` until it applies; the applying decision."""
+    order, approvals = out.decision.order, out.approvals
+    approval_id = ap.pending(approvals or ())[0].approval_id
+    for actor in ("amy", "bob"):
+        out = apply_command(order, approvals, cmd("approve", actor, rid=f"a-{actor}", approval_id=approval_id,
+                                                  reason="ok"), POLICY, NOW, router)
+        if out.outcome != "approval_step":
+            return out
+        approvals = out.approvals
+    raise AssertionError("not approved")
+
+
+class _RequiresApproval:
+    """A router whose rule asks for approval of every order (`require_approval`)."""
+
+    def decide(self, order: Order):  # type: ignore[no-untyped-def]
+        from app.domain.model import Hold
+        from app.domain.transitions import RoutingOutcome
+
+        return RoutingOutcome(carrier="SF", warehouse="WH-1", holds=(
+            Hold("approval_required", "big order (rule big v1)"), Hold("fragile", "rule glass v2")))
+
+
+def test_a_released_rule_approval_does_not_come_back() -> None:
+    order = paid_order()
+    unshipped = replace(order, fulfillment=replace(order.fulfillment, state=FulfillmentState.NONE, command_id=""))
+    held = apply_channel_update(None, replace(unshipped, version=0, fulfillment=unshipped.fulfillment), (), T0,
+                                _RequiresApproval()).order
+    assert held is not None and [h.reason for h in held.holds] == ["approval_required", "fragile"]
+    released = apply_command(held, (), cmd("release", reason="checked"), POLICY, NOW, _RequiresApproval())
+    after = released.decision.order
+    assert after is not None and after.holds == () and set(after.released) == {"approval_required", "fragile"}
+    (ship,) = released.decision.commands
+    assert ship.type is CommandType.SHIP
+    # a later channel update routes again: the released rule holds stay off, address problems do not
+    newer = replace(after, updated_at=NOW, seller_memo="gift wrap")
+    again = apply_channel_update(after, newer, (), NOW, _RequiresApproval())
+    assert again.order is not None and again.order.holds == ()
+
+
+def test_an_approved_address_change_keeps_the_carrier_an_operator_set() -> None:
+    order = paid_order()
+    carrier = _approve_all(apply_command(order, (), cmd("set_carrier", params={"carrier": "EMS"}, rid="c1"),
+                                         POLICY, NOW, _ByProvince()), _ByProvince())
+    with_ems = carrier.decision.order
+    assert with_ems is not None and with_ems.chosen_carrier == "EMS"
+    intercepted = apply_wms_event(with_ems, WmsEvent(with_ems.fulfillment.cancel_command_id, OLI,
+                                                     WmsEventType.INTERCEPTED, NOW), NOW, _ByProvince())
+    assert intercepted.order is not None and intercepted.commands[0].carrier == "EMS"
+    move = cmd("change_address", params={"receiver": {"address": {"province": "北京市", "city": "北京市"}}},
+               reason="moved", rid="m1")
+    moved = _approve_all(apply_command(intercepted.order, (), move, POLICY, NOW, _ByProvince()), _ByProvince())
+    assert moved.decision.order is not None
+    (ship,) = apply_wms_event(moved.decision.order, WmsEvent(moved.decision.order.fulfillment.cancel_command_id,
+                                                             OLI, WmsEventType.INTERCEPTED, NOW),
+                              NOW, _ByProvince()).commands
+    assert (ship.carrier, ship.warehouse) == ("EMS", "WH-JD")  # the operator's carrier, routing's warehouse
+
+
+def test_cancel_and_reship_waits_for_the_warehouse_and_too_late_holds() -> None:
+    order = paid_order()
+    move = _approve_all(apply_command(order, (), _address_change(), POLICY, NOW, ROUTING), ROUTING)
+    waiting = move.decision.order
+    assert waiting is not None and [c.type for c in move.decision.commands] == [CommandType.CANCEL_SHIPMENT]
+    cancel_id = waiting.fulfillment.cancel_command_id
+    too_late = apply_wms_event(waiting, WmsEvent(cancel_id, OLI, WmsEventType.TOO_LATE, NOW), NOW, ROUTING)
+    assert too_late.commands == () and [a.kind for a in too_late.alerts] == ["intercept_too_late"]
+    assert too_late.order is not None and too_late.order.holds[-1].reason == "intercept_too_late"
+    assert too_late.order.fulfillment.state is FulfillmentState.TOO_LATE
+    # a cancelled order whose intercept is too late gets the alert, not a hold
+    gone = replace(waiting, status=OrderStatus.CLOSED)
+    closed = apply_wms_event(gone, WmsEvent(cancel_id, OLI, WmsEventType.TOO_LATE, NOW), NOW, ROUTING)
+    assert closed.order is not None and closed.order.holds == () and closed.commands == ()

@@ -256,3 +256,12 @@ def test_fact_names_are_documented() -> None:
     doc = (ROOT / "docs/rules.md").read_text()
     missing = [name for name in FACTS if f"`{name}`" not in doc]
     assert not missing, f"facts missing from docs/rules.md: {missing}"
+
+
+def test_the_merge_action_tags_the_order_for_its_merge_group() -> None:
+    from app.domain.merge import MERGE_TAG
+    from app.rules import RuleSet, evaluate, parse_rules
+
+    rules = RuleSet(parse_rules("- {id: one-parcel, when: 'true', then: [{merge: auto}, {add_tag: vip}]}\n"))
+    result = evaluate(rules, {})
+    assert set(result.tags) == {MERGE_TAG, "vip"}

@@ -80,3 +80,22 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_rule_changes_become_audit_entries() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from app.rules import parse_rules
+    from app.rules.audit import audit_key, rule_change_entry
+
+    at = datetime(2026, 11, 11, tzinfo=UTC)
+    (rule,) = parse_rules("- {id: glass, when: 'true', then: [{hold: fragile}]}\n")
+    new = rule_change_entry(None, rule, actor="ada", command="rules apply", reason="", at=at)
+    assert (new.action, new.rule_id, new.oli, audit_key(new)) == ("rule_published", "glass", "", "rule:glass")
+    assert set(new.before.values()) == {None} and new.after["enabled"] is True
+    off = replace(rule, enabled=False, version=2)
+    disabled = rule_change_entry(rule, off, actor="ada", command="rules disable", reason="too many holds", at=at)
+    assert disabled.action == "rule_disabled" and disabled.version == 2
+    assert (disabled.before, disabled.after) == ({"enabled": True, "version": 1}, {"enabled": False, "version": 2})
+    assert disabled.reason == "too many holds"
