@@ -93,7 +93,7 @@ class OrderHistoryView(View):
                 return json_response(self, {"error": f"order {oli!r} not found", "status": 404}, 404)
             return json_response(self, shown(principal, {"oli": oli, "entries": entries}))
 
-        return await on_owner(self, request, history_table.name, oli, local)
+        return await on_owner(self, request, orders_table.name, oli, local)  # co-partitioned
 
 
 @app.page("/api/audit")
@@ -109,7 +109,7 @@ class AuditView(View):
             entries = [e for e in orjson.loads(history_table.get(oli.encode()) or b"[]") if e["kind"] == "audit"]
             return json_response(self, shown(principal, {"oli": oli, "entries": entries}))
 
-        return await on_owner(self, request, history_table.name, oli, local)
+        return await on_owner(self, request, orders_table.name, oli, local)  # co-partitioned
 
 
 def search_local(flt: SearchFilter) -> dict[str, Any]:
