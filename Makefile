@@ -22,10 +22,15 @@ bench: $(STAMP)
 	$(VENV)/bin/orderhub bench $(BENCH_ARGS)
 
 # Unit tests, then the integration tests on the embedded broker (at-least-once) and on
-# Apache Kafka from Maven Central jars (exactly_once). The harness starts both brokers.
-# Both include the lean chaos tests (channel pause, DLQ burst, lag alert); test-kafka also the
-# broker stopped for 20 s mid-stream and the single-worker kill -9 test.
-test: test-unit test-embedded test-kafka test-e2e
+# Apache Kafka from Maven Central jars (exactly_once), side by side (their time goes mostly
+# into waiting: broker start, group joins, settle periods), then the browser test. The
+# harness starts both brokers; each suite's output is printed when it ends.
+# Chaos tests: test-embedded runs the channel pause and a lean DLQ burst; test-kafka the channel
+# pause, 1,000 poison among 10,000 good messages, a stalled committer's lag alert, the broker
+# stopped for 20 s mid-stream and the single-worker kill -9 test.
+test: test-unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-embedded test-kafka
+	$(MAKE) --no-print-directory test-e2e
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit

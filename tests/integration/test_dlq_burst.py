@@ -108,11 +108,12 @@ async def _dlq_entries(p: Pipeline, until: int, timeout: float = 120, settle: fl
     return entries
 
 
+@pytest.mark.embedded_only  # the lean burst on the embedded broker; Apache Kafka runs the full one
 async def test_poison_burst_one_in_ten_then_replay_of_the_fixed(pipeline: Pipeline) -> None:
     await _scenario(pipeline, LEAN, timeout=300)
 
 
-@pytest.mark.chaos  # `make test-chaos`: the full burst, several minutes
+@pytest.mark.kafka_only  # the full burst, on Apache Kafka with exactly_once (`make test-kafka`)
 async def test_1000_poison_among_10000_good_then_replay_of_the_fixed(pipeline: Pipeline) -> None:
     await _scenario(pipeline, FULL, timeout=900)
 

@@ -18,7 +18,7 @@ from app.demo_data import generate, poison_messages
 from tests.integration.harness import PARTITIONS, Pipeline, free_port
 from tests.integration.test_pipeline import _messages
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]  # the stalled-committer scenario, on Apache Kafka
 
 
 async def _commit_once_then_stop(bootstrap: str, group: str, topic: str) -> dict[int, int]:
