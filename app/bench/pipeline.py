@@ -95,7 +95,7 @@ async def _drain(group: WorkerGroup, names: TopicNames, workload: Workload, labe
                 done_external = sum(committed[tp] for tp in committed if tp.topic in external)
                 bar.update(min(workload.events, done_external) - bar.n)
                 if (len(warehouse.command_at) >= len(workload.paid) and warehouse.acks_sent >= workload.acks
-                        and all(committed[tp] >= ends[tp] for tp in committed)):
+                        and await progress.drained(committed, ends)):
                     break
                 if time.monotonic() > deadline:
                     lag = {t: sum(ends[tp] - committed[tp] for tp in committed if tp.topic == t) for t in topics}

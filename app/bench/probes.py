@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -37,12 +38,17 @@ async def produce_all(bootstrap: str, messages: Iterable[tuple[str, bytes, bytes
     return count
 
 
+#: more than this many offsets between committed and end cannot be transaction markers alone here
+MARKER_SLACK = 64
+
+
 class GroupProgress:
     """How far a consumer group has committed on some topics, against their log end."""
 
     def __init__(self, bootstrap: str, group: str, topics: Iterable[str], partitions: int) -> None:
         self.group = group
         self.tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        self._bootstrap = bootstrap
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
 
@@ -54,6 +60,33 @@ class GroupProgress:
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()
         await self._admin.close()
+
+    async def drained(self, committed: dict[TopicPartition, int], ends: dict[TopicPartition, int]) -> bool:
+        """Every partition committed to its end, or only transaction markers left after the
+        committed offset (exactly_once writes a commit marker after each transaction's records)."""
+        for tp in self.tps:
+            if committed[tp] >= ends[tp]:
+                continue
+            if ends[tp] - committed[tp] > MARKER_SLACK or not await self._markers_only(tp, committed[tp], ends[tp]):
+                return False
+        return True
+
+    async def _markers_only(self, tp: TopicPartition, committed: int, end: int) -> bool:
+        reader = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, isolation_level="read_committed",
+                                  enable_auto_commit=False, fetch_max_wait_ms=100)
+        await reader.start()
+        try:
+            reader.assign([tp])
+            reader.seek(tp, committed)
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                if (await reader.getmany(tp, timeout_ms=200, max_records=1)).get(tp):
+                    return False
+                if await reader.position(tp) >= end:
+                    return True
+            return False
+        finally:
+            await reader.stop()
 
     async def committed_and_end(self) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
         committed = await self._admin.list_consumer_group_offsets(self.group, partitions=self.tps)
