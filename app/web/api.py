@@ -185,3 +185,17 @@ async def gather(request: Any, local: Callable[[], Awaitable[dict[str, Any]]], *
     answers = [r for r in results if isinstance(r, dict)]
     failed = [u for u, r in zip(urls, results, strict=True) if not isinstance(r, dict)]
     return answers, failed
+
+
+def state_and_limit(query: Any, states: Any, default_state: str) -> tuple[str, int]:
+    """`?state=&limit=` of a listing view (plus `local`, set when workers gather from each other)."""
+    unknown = sorted(set(query) - {"state", "limit", "local"})
+    if unknown:
+        raise ValidationError(f"unknown query parameter {unknown[0]!r}")
+    state = query.get("state", default_state)
+    if state not in states:
+        raise ValidationError(f"query parameter 'state' must be one of {', '.join(states)}")
+    raw = query.get("limit", "200")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise ValidationError("query parameter 'limit' must be an integer from 1 to 1000")
+    return state, int(raw)

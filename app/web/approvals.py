@@ -24,6 +24,7 @@ from app.web.api import (
     order_path,
     owner_url,
     shown,
+    state_and_limit,
 )
 from app.web.orders import new_request_id, send_command
 from tables.console import approvals_table
@@ -47,22 +48,14 @@ def approvals_local(state: str, limit: int) -> dict[str, Any]:
 class ApprovalsView(View):
     @api(Permission.READ)
     async def get(self, request: Any, principal: Principal) -> Any:
-        unknown = sorted(set(request.query) - {"state", "limit", "local"})
-        if unknown:
-            raise ValidationError(f"unknown query parameter {unknown[0]!r}")
-        state = request.query.get("state", "pending")
-        if state not in STATES:
-            raise ValidationError(f"query parameter 'state' must be one of {', '.join(STATES)}")
-        raw = request.query.get("limit", "200")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            raise ValidationError("query parameter 'limit' must be an integer from 1 to 1000")
+        state, limit = state_and_limit(request.query, STATES, "pending")
 
         async def local() -> dict[str, Any]:
-            return approvals_local(state, int(raw))
+            return approvals_local(state, limit)
 
         answers, failed = await gather(request, local)
         found = sorted((a for ans in answers for a in ans["approvals"]), key=lambda a: a["requested_at"])
-        return json_response(self, shown(principal, {"approvals": found[:int(raw)], "unreachable": failed}))
+        return json_response(self, shown(principal, {"approvals": found[:limit], "unreachable": failed}))
 
 
 async def _approval(request: Any, approval_id: str) -> ap.Approval | None:

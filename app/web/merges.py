@@ -19,7 +19,7 @@ from app.domain import merge_groups
 from app.domain.errors import ValidationError
 from app.main import app
 from app.topics import merge_candidates_topic
-from app.web.api import ApiError, api, gather, json_body, json_response, shown
+from app.web.api import ApiError, api, gather, json_body, json_response, shown, state_and_limit
 from app.web.orders import new_request_id
 from tables.merges import merge_groups_table
 
@@ -49,23 +49,15 @@ def merges_local(state: str, limit: int) -> dict[str, Any]:
 class MergesView(View):
     @api(Permission.READ)
     async def get(self, request: Any, principal: Principal) -> Any:
-        unknown = sorted(set(request.query) - {"state", "limit", "local"})
-        if unknown:
-            raise ValidationError(f"unknown query parameter {unknown[0]!r}")
-        state = request.query.get("state", "open")
-        if state not in STATES:
-            raise ValidationError(f"query parameter 'state' must be one of {', '.join(STATES)}")
-        raw = request.query.get("limit", "200")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-            raise ValidationError("query parameter 'limit' must be an integer from 1 to 1000")
+        state, limit = state_and_limit(request.query, STATES, "open")
 
         async def local() -> dict[str, Any]:
-            return merges_local(state, int(raw))
+            return merges_local(state, limit)
 
         answers, failed = await gather(request, local)
         found = sorted((m for a in answers for m in a["merges"]), key=lambda m: m["wait_until"] or "")
         return json_response(self, shown(principal, {
-            "merges": found[:int(raw)], "enabled": merge_policy().enabled, "unreachable": failed}))
+            "merges": found[:limit], "enabled": merge_policy().enabled, "unreachable": failed}))
 
 
 def _checked_id(group_id: str) -> str:
