@@ -127,17 +127,23 @@ class LagReader:
                 offsets[key] = PartitionOffsets(o.committed, o.end, o.start, markers_only=True)
 
     async def _only_markers(self, tp: TopicPartition, committed: int, end: int) -> bool | None:
-        """True if no readable record lies in [committed, end); None if that could not be told in time."""
-        self._consumer.assign([tp])
-        try:
-            self._consumer.seek(tp, committed)
-            deadline = time.monotonic() + MARKER_CHECK_S
-            while time.monotonic() < deadline:
-                batch = await self._consumer.getmany(tp, timeout_ms=200, max_records=1)
-                if batch.get(tp):
-                    return False
-                if await self._consumer.position(tp) >= end:
-                    return True
-            return None  # keep the raw lag: a real stuck message must not be hidden
-        finally:
-            self._consumer.assign([])
+        return await only_markers(self._consumer, tp, committed, end)
+
+
+async def only_markers(consumer: AIOKafkaConsumer, tp: TopicPartition, committed: int, end: int,
+                       timeout_s: float = MARKER_CHECK_S) -> bool | None:
+    """True if no readable record lies in [committed, end) for a read_committed `consumer`;
+    None if that could not be told in time. The consumer is left with no assignment."""
+    consumer.assign([tp])
+    try:
+        consumer.seek(tp, committed)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(tp, timeout_ms=200, max_records=1)
+            if batch.get(tp):
+                return False
+            if await consumer.position(tp) >= end:
+                return True
+        return None  # keep the raw lag: a real stuck message must not be hidden
+    finally:
+        consumer.assign([])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+from app.lag_reader import MARKER_SLACK, only_markers
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -36,10 +37,6 @@ async def produce_all(bootstrap: str, messages: Iterable[tuple[str, bytes, bytes
     finally:
         await producer.stop()
     return count
-
-
-#: more than this many offsets between committed and end cannot be transaction markers alone here
-MARKER_SLACK = 64
 
 
 class GroupProgress:
@@ -76,15 +73,7 @@ class GroupProgress:
                                   enable_auto_commit=False, fetch_max_wait_ms=100)
         await reader.start()
         try:
-            reader.assign([tp])
-            reader.seek(tp, committed)
-            deadline = time.monotonic() + 3.0
-            while time.monotonic() < deadline:
-                if (await reader.getmany(tp, timeout_ms=200, max_records=1)).get(tp):
-                    return False
-                if await reader.position(tp) >= end:
-                    return True
-            return False
+            return bool(await only_markers(reader, tp, committed, end, timeout_s=3.0))
         finally:
             await reader.stop()
 
