@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 
 from app.admin import client_security, topic_partitions
 from app.brokers import _quiet_aiokafka
+from app.log_ends import LogEnds
 from app.operations.lag import PartitionKey, PartitionOffsets, Snapshot
 from app.settings import Settings
 
@@ -47,6 +48,7 @@ class LagReader:
         self._admin = AIOKafkaAdminClient(**client)  # type: ignore[arg-type]
         self._consumer = AIOKafkaConsumer(**client, enable_auto_commit=False, isolation_level="read_committed",
                                           fetch_max_wait_ms=100, max_partition_fetch_bytes=64 * 1024)
+        self._ends = LogEnds(self._consumer)
         self._started = False
         #: False once the broker failed to answer "all partitions of a group" (the embedded
         #: broker mis-encodes that OffsetFetch answer); then every topic is asked explicitly
@@ -92,7 +94,7 @@ class LagReader:
                     committed[(group, tp.topic, tp.partition)] = meta.offset
         tps = sorted({TopicPartition(t, p) for _, t, p in committed})
         at = time.monotonic()
-        ends = await self._consumer.end_offsets(tps) if tps else {}
+        ends = await self._ends(tps) if tps else {}
         starts = await self._consumer.beginning_offsets(tps) if tps else {}
         offsets = {key: PartitionOffsets(c, ends[TopicPartition(key[1], key[2])],
                                          starts[TopicPartition(key[1], key[2])])

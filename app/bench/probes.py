@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app.lag_reader import MARKER_SLACK, only_markers
+from app.log_ends import LogEnds
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -48,6 +49,7 @@ class GroupProgress:
         self._bootstrap = bootstrap
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+        self._ends = LogEnds(self._consumer)
 
     async def __aenter__(self) -> GroupProgress:
         await self._admin.start()
@@ -79,7 +81,7 @@ class GroupProgress:
 
     async def committed_and_end(self) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
         committed = await self._admin.list_consumer_group_offsets(self.group, partitions=self.tps)
-        ends = await self._consumer.end_offsets(self.tps)
+        ends = await self._ends(self.tps)
         return ({tp: (meta.offset if meta is not None and meta.offset >= 0 else 0)
                  for tp, meta in ((tp, committed.get(tp)) for tp in self.tps)}, ends)
 

@@ -21,6 +21,7 @@ from app.admin import client_security
 from app.console import stats
 from app.console.queries import MAX_SCAN, stuck_reason
 from app.console.roles import Permission, Principal
+from app.log_ends import log_end_offsets
 from app.domain import approvals as ap
 from app.main import app, settings, topic_names
 from app.web.api import api, gather, json_response
@@ -68,7 +69,7 @@ async def dlq_counts() -> dict[str, int]:
         _offsets["c"] = consumer
     topics = [topic_names.dlq(t) for t in topic_names.inputs]
     tps = [TopicPartition(t, p) for t in topics for p in range(settings.partitions)]
-    ends = await consumer.end_offsets(tps)
+    ends = await log_end_offsets(consumer, tps)
     begins = await consumer.beginning_offsets(tps)
     counts = {t: sum(ends[tp] - begins[tp] for tp in tps if tp.topic == t) for t in topics}
     _dlq_cache.update(at=time.monotonic(), counts=counts)

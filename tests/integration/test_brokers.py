@@ -6,10 +6,11 @@ import asyncio
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from app.brokers import probe_transactions_async
+from app.log_ends import LogEnds, log_end_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -128,3 +129,27 @@ async def test_read_committed_hides_aborted_transaction(broker) -> None:
     # the aborted records really are in the log: a read_uncommitted consumer sees them
     seen_all = await _consume(broker.bootstrap, topic, until=len(aborted) + len(committed), group=False)
     assert seen_all == aborted + committed
+
+
+async def test_log_end_offsets_count_every_record_of_the_last_batch(broker) -> None:
+    """Tansu reports the last batch's base offset + 1 as the end; `log_end_offsets` reads past it."""
+    topic = _topic("ends")
+    await _create_topic(broker.bootstrap, topic, partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=50)
+    await producer.start()
+    try:
+        # 1 record, then 7 in one batch on partition 0; nothing on partition 1
+        await (await producer.send(topic, b"first", partition=0))
+        await asyncio.gather(*[await producer.send(topic, b"x", partition=0) for _ in range(7)])
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+        ends = LogEnds(consumer)
+        assert await ends(tps) == {tps[0]: 8, tps[1]: 0}
+        assert await ends(tps) == {tps[0]: 8, tps[1]: 0}  # remembered, not fetched again
+        assert await log_end_offsets(consumer, tps[:1]) == {tps[0]: 8}
+    finally:
+        await consumer.stop()

@@ -1,0 +1,71 @@
+"""Log end offsets as the records say, not only as ListOffsets says.
+
+The embedded broker (Tansu) answers ListOffsets "latest" with the *last batch's base
+offset + 1*, not with the offset after its last record: five records produced in one
+batch at offsets 0..4 report an end of 1. Lag and DLQ counts computed from that answer
+come out short by the last batch's size minus one, and a consumer that has read
+everything looks ahead of the end. Apache Kafka answers correctly.
+
+`log_end_offsets` asks ListOffsets, then fetches from `reported - 1` on each partition
+whose answer moved since the last call: the batch that comes back ends at the true end.
+One fetch round for the partitions that changed; none for idle ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+#: how long the fetch of the last batches may take before the reported ends are kept
+FETCH_S = 5.0
+
+
+class LogEnds:
+    """Remembers (reported, true) per partition so unchanged partitions are not fetched again.
+
+    Uses `consumer` for fetching and leaves it with no assignment: give it a consumer of its own."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+        self._known: dict[TopicPartition, tuple[int, int]] = {}
+
+    async def __call__(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        reported: dict[TopicPartition, int] = await self._consumer.end_offsets(list(tps))
+        todo = {tp: end for tp, end in reported.items() if end > 0 and self._known.get(tp, (-1,))[0] != end}
+        if todo:
+            found = await _last_offsets(self._consumer, todo)
+            for tp, end in todo.items():
+                self._known[tp] = (end, max(end, found.get(tp, end)))
+        return {tp: self._known[tp][1] if tp in self._known and self._known[tp][0] == end else end
+                for tp, end in reported.items()}
+
+
+async def log_end_offsets(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+    """One-shot `LogEnds`: the consumer is left with no assignment."""
+    return await LogEnds(consumer)(tps)
+
+
+async def _last_offsets(consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    """Offset after the last record of the batch at `reported - 1`, per partition that answered."""
+    consumer.assign(list(reported))
+    found: dict[TopicPartition, int] = {}
+    try:
+        for tp, end in reported.items():
+            consumer.seek(tp, end - 1)
+        pending = set(reported)
+        deadline = time.monotonic() + FETCH_S
+        while pending and time.monotonic() < deadline:
+            batch = await consumer.getmany(*pending, timeout_ms=200)
+            for tp, records in batch.items():
+                if records:
+                    found[tp] = records[-1].offset + 1
+                    pending.discard(tp)
+            for tp in list(pending):
+                # a transaction marker at `reported - 1` (Apache Kafka, exactly_once) has no record
+                if await consumer.position(tp) >= reported[tp]:
+                    pending.discard(tp)
+        return found
+    finally:
+        consumer.assign([])
