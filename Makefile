@@ -22,9 +22,11 @@ bench: $(STAMP)
 	$(VENV)/bin/orderhub bench $(BENCH_ARGS)
 
 # Unit tests, then the integration tests on the embedded broker (at-least-once) and on
-# Apache Kafka from Maven Central jars (exactly_once), side by side (their time goes mostly
-# into waiting: broker start, group joins, settle periods), then the browser test. The
-# harness starts both brokers; each suite's output is printed when it ends.
+# Apache Kafka from Maven Central jars (exactly_once), side by side, each split over two
+# pytest processes (pytest-xdist, one test file per process at a time; each process starts
+# its own broker). Their time goes mostly into waiting (broker start, group joins, settle
+# periods), so four of them share two cores well. Then the browser test. Each suite's
+# output is printed when it ends.
 # Chaos tests: test-embedded runs the channel pause and a lean DLQ burst; test-kafka the channel
 # pause, 1,000 poison among 10,000 good messages, a stalled committer's lag alert, the broker
 # stopped for 20 s mid-stream and the single-worker kill -9 test.
@@ -33,13 +35,15 @@ test: test-unit
 	$(MAKE) --no-print-directory test-e2e
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -n 2 tests/unit
+
+XDIST := -n 2 --dist loadfile
 
 test-embedded: $(STAMP)
-	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest tests/integration -m "integration and not kafka_only" --durations=15
+	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest $(XDIST) tests/integration -m "integration and not kafka_only" --durations=15
 
 test-kafka: $(STAMP)
-	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m "integration and not chaos and not embedded_only" --durations=15
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest $(XDIST) tests/integration -m "integration and not chaos and not embedded_only" --durations=15
 
 # two workers, one killed with SIGKILL again and again, on Apache Kafka with exactly_once
 # (fails today: see docs/reliability.md); the full DLQ burst (1,000 poison among 10,000 good)

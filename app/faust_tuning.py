@@ -8,6 +8,7 @@ stream partitions flow again only once sought and with Faust's buffers emptied.
 (which Faust would drop after aiokafka's position had moved past them: lost or stalled
 partitions after a restart). Findings and evidence: docs/reliability.md.
 6. `DeliveryGuard`: at least once, no offset commit after an output that failed to be delivered.
+7. `true_changelog_highwaters`: table recovery reads the changelog up to its real end.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -348,3 +349,46 @@ def rebuild_regained_partitions() -> None:
     store_cls.revoke_partitions = revoke_partitions  # type: ignore[method-assign]
     store_cls._open_for_partition = _open_for_partition  # type: ignore[method-assign]
     store_cls._orderhub_rebuilds_regained = True  # type: ignore[attr-defined]
+
+
+def true_changelog_highwaters(client: dict[str, Any]) -> None:
+    """Table recovery (faust/tables/recovery.py, `_build_highwaters`) reads each changelog
+    partition up to the end ListOffsets reports. The embedded broker reports the last
+    batch's base offset + 1 (app/log_ends.py), so recovery stopped before the last batch's
+    other records: a worker that took over a partition lost the latest writes of its table
+    and applied a redelivered event a second time (a second identical command), and a
+    worker restarted on its own data dir found its persisted offset "ahead" of the
+    changelog. Outside a transaction the ends now come from `LogEnds`, read by a consumer
+    of its own (`client`: aiokafka client arguments); under exactly_once Faust uses the
+    last stable offsets its consumer already has, which Apache Kafka reports correctly.
+    """
+    from aiokafka import AIOKafkaConsumer
+
+    from app.log_ends import LogEnds
+
+    cls = faust_aiokafka.AIOKafkaConsumerThread
+    if getattr(cls, "_orderhub_true_highwaters", False):
+        return
+    original = cls._highwaters
+
+    async def _highwaters(self: Any, partitions: Any) -> Any:
+        if self.consumer.in_transaction:
+            return await original(self, partitions)
+        ends = self.__dict__.get("_orderhub_log_ends")
+        if ends is None:
+            probe = AIOKafkaConsumer(**client, enable_auto_commit=False, max_partition_fetch_bytes=1024 * 1024)
+            await probe.start()
+            ends = self.__dict__["_orderhub_log_ends"] = LogEnds(probe)
+        return await ends(partitions)
+
+    stop = cls.on_thread_stop
+
+    async def on_thread_stop(self: Any) -> None:
+        await stop(self)
+        ends = self.__dict__.pop("_orderhub_log_ends", None)
+        if ends is not None:
+            await ends.consumer.stop()
+
+    cls._highwaters = _highwaters  # type: ignore[method-assign]
+    cls.on_thread_stop = on_thread_stop  # type: ignore[method-assign]
+    cls._orderhub_true_highwaters = True  # type: ignore[attr-defined]

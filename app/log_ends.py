@@ -28,14 +28,14 @@ class LogEnds:
     Uses `consumer` for fetching and leaves it with no assignment: give it a consumer of its own."""
 
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self._consumer = consumer
+        self.consumer = consumer
         self._known: dict[TopicPartition, tuple[int, int]] = {}
 
     async def __call__(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-        reported: dict[TopicPartition, int] = await self._consumer.end_offsets(list(tps))
+        reported: dict[TopicPartition, int] = await self.consumer.end_offsets(list(tps))
         todo = {tp: end for tp, end in reported.items() if end > 0 and self._known.get(tp, (-1,))[0] != end}
         if todo:
-            found = await _last_offsets(self._consumer, todo)
+            found = await _last_offsets(self.consumer, todo)
             for tp, end in todo.items():
                 self._known[tp] = (end, max(end, found.get(tp, end)))
         return {tp: self._known[tp][1] if tp in self._known and self._known[tp][0] == end else end

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import faust
 
-from app.admin import ssl_context
+from app.admin import client_security, ssl_context
 from app.faust_tuning import (
     CommitGate,
     DeliveryGuard,
@@ -19,6 +19,7 @@ from app.faust_tuning import (
     rebuild_regained_partitions,
     seek_before_resume,
     set_consumer_fetch_wait,
+    true_changelog_highwaters,
 )
 from app.offset_trace import install as install_offset_trace
 from app.settings import Settings
@@ -57,12 +58,12 @@ def create_app(settings: Settings) -> faust.App:
         # under exactly_once an uncommitted transaction would be aborted while its table
         # writes stay in the live RocksDB state, so its events would be skipped on replay.
         stream_wait_empty=True,
-        # Faust refuses to start when a table's persisted offset is ahead of its changelog's end.
-        # At least once that only means local writes whose changelog records were not sent
-        # (their inputs are processed again), or, on the embedded broker, its end offset
-        # reported one lower after a clean stop: keep the local state. Under exactly_once local
-        # state ahead of the changelog holds aborted writes; see rebuild_regained_partitions.
-        recovery_consistency_check=guarantee == "exactly_once",
+        # Faust refuses to start when a table's persisted offset is ahead of its changelog's end
+        # (its default). Persisted offsets are those of acknowledged changelog records, so at
+        # least once that means a changelog that lost data; under exactly_once local state ahead
+        # of the changelog holds aborted writes (see rebuild_regained_partitions). The embedded
+        # broker's short end offsets are corrected by true_changelog_highwaters.
+        recovery_consistency_check=True,
         producer_max_request_size=8 * 1024 * 1024,  # DLQ entries of large poison messages
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -86,3 +87,4 @@ fix_gap_accounting()
 seek_before_resume()
 fetch_only_active_partitions()
 rebuild_regained_partitions()
+true_changelog_highwaters({"bootstrap_servers": settings.bootstrap_servers, **client_security(settings)})

@@ -81,6 +81,14 @@ async def _commands(hub: Hub, olis: set[str], until: Any, timeout: float = 90) -
     return [r for r in records if r["oli"] in olis]
 
 
+def _story(hub: Hub, commands: list[dict[str, Any]]) -> str:
+    """The commands with their ids, and what the workers said about partitions moving."""
+    sent = "\n".join(f"  {c['oli']} {c['type']} {c['command_id']} merged={len(c['merged'])}" for c in commands)
+    log = hub.pipeline.log_tail(4000).splitlines()
+    moves = [line for line in log if any(w in line.lower() for w in ("rebalanc", "revoked", "assigned", "error"))]
+    return f"commands:\n{sent}\nworker lines on partitions and errors:\n" + "\n".join(moves[-40:])
+
+
 async def _group_of(hub: Hub, oli: str) -> dict[str, Any]:
     body = await hub.wait_for("/api/merges", lambda b: any(oli in g["mergeable"] for g in b["merges"]),
                               person="vic", worker=1, timeout=90)
@@ -135,7 +143,7 @@ async def test_undo_before_shipping_gives_two_ships(merge_hub: Hub) -> None:
         "command_id": cancel["command_id"], "oli": a, "event": "INTERCEPTED", "at": T0.isoformat()}))])
     commands = await _commands(hub, {a, b}, lambda mine: len(mine) >= 4)
     alone = sorted((c["oli"], c["type"], len(c["merged"])) for c in commands[2:])
-    assert alone == [(a, "SHIP", 0), (b, "SHIP", 0)] and len(commands) == 4
+    assert alone == [(a, "SHIP", 0), (b, "SHIP", 0)] and len(commands) == 4, _story(hub, commands)
     status, body = await hub.call("POST", f"/api/merges/{group['id']}/undo", "ada", body={})
     assert status in (404, 409), body  # nothing left to undo
 
