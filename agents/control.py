@@ -1,9 +1,11 @@
-"""Faust wiring: follow `<prefix>.control` and keep paused input topics paused on this worker."""
+"""Faust wiring: follow `<prefix>.control` and keep paused input topics paused on this worker, with the
+unpaid lane held back while paid orders wait (agents/lanes.py)."""
 
 from __future__ import annotations
 
 import asyncio
 
+from agents.lanes import paid_first
 from agents.wiring import log
 from app.main import app, settings
 from app.pause_control import PauseController
@@ -23,4 +25,7 @@ async def follow_control() -> None:
 
 @app.timer(interval=1.0, name="apply-pauses")
 async def apply_pauses() -> None:
-    controller.apply(app.consumer)
+    if app.rebalancing:  # partitions are moving: Faust resumes them all afterwards, the next tick re-applies
+        return
+    consumer = app.consumer
+    controller.apply(consumer, held=paid_first.held(consumer, set(consumer.assignment())))

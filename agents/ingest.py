@@ -1,4 +1,5 @@
-"""Faust wiring: channel orders → adapter → standard order, re-keyed by OLI onto `order-inputs`.
+"""Faust wiring: channel orders → adapter → standard order, re-keyed by OLI onto its lane of order inputs
+(`order-inputs-paid` or `order-inputs`, app/domain/lanes.py).
 
 The channels (built-in and ORDERHUB_CHANNELS_DIR mapping files) and their modes are
 loaded once, on the first envelope (the worker has already validated them at start-up).
@@ -18,9 +19,12 @@ from agents.wiring import consume, dead_letter, log, send
 from app import codec, tracing
 from app.channel_setup import ChannelSetup, load_channels
 from app.domain.channel_modes import ChannelMode, apply_mode
+from app.domain.lanes import PAID, lane_of_order
 from app.main import app, settings, topic_names
-from app.topics import channel_orders_topic, order_inputs_topic
+from app.topics import channel_orders_topic, order_inputs_paid_topic, order_inputs_topic
 
+#: ORDERHUB_PAID_FIRST_BACKLOG=0: one lane, every order input on `order-inputs` in arrival order
+paid_first_on = settings.paid_first_backlog > 0
 #: envelopes skipped per channel because the channel is off
 skipped: Counter[str] = Counter()
 #: envelopes parked per channel because the channel is paused
@@ -57,7 +61,8 @@ async def ingest(event: Any) -> None:
         return
     tracing.tag(oli=order.oli, channel=envelope.channel, event_type="channel_order",
                 channel_status=order.channel_status)
-    await send(order_inputs_topic, order.oli.encode(), codec.encode_order_input(order=order), event)
+    lane = order_inputs_paid_topic if paid_first_on and lane_of_order(order) == PAID else order_inputs_topic
+    await send(lane, order.oli.encode(), codec.encode_order_input(order=order), event)
     log.debug("order.ingested", oli=order.oli, stage="ingest", channel_status=order.channel_status,
               shadow=order.shadow)
 

@@ -23,7 +23,7 @@ from app.domain.model import Order, WmsEvent
 from app.geocoders import make_geocoder
 from app.main import app, settings
 from app.routing import RulesRouter
-from app.topics import order_inputs_topic, wms_events_topic
+from app.topics import order_inputs_paid_topic, order_inputs_topic, wms_events_topic
 from tables.orders import orders_table, pending_payments_table
 from tables.reference import reference
 
@@ -31,7 +31,8 @@ defaults = transitions.RoutingDefaults(warehouse=settings.default_warehouse,
                                        carrier=settings.default_carrier)
 geocoder = make_geocoder(settings)
 geocoder_blocks = settings.geocoder != "offline"
-order_and_wms_topic = app.topic(order_inputs_topic.get_topic_name(), wms_events_topic.get_topic_name(), OPS_TOPIC,
+order_and_wms_topic = app.topic(order_inputs_paid_topic.get_topic_name(), order_inputs_topic.get_topic_name(),
+                                wms_events_topic.get_topic_name(), OPS_TOPIC,
                                 key_type=bytes, value_type=bytes,
                                 key_serializer="raw", value_serializer="raw")
 WMS_TOPIC = wms_events_topic.get_topic_name()

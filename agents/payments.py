@@ -1,4 +1,6 @@
-"""Faust wiring: payments → re-keyed by OLI onto `order-inputs` (the key may be either form)."""
+"""Faust wiring: payments → re-keyed by OLI onto the paid lane, `order-inputs-paid` (the key may be either form).
+
+With paid-first off (ORDERHUB_PAID_FIRST_BACKLOG=0) onto `order-inputs`."""
 
 from __future__ import annotations
 
@@ -8,8 +10,11 @@ from agents.wiring import consume, dead_letter, log, send
 from app import codec, tracing
 from app.domain.errors import ValidationError
 from app.domain.identity import make_oli
-from app.main import app
-from app.topics import order_inputs_topic, payments_topic
+from app.main import app, settings
+from app.topics import order_inputs_paid_topic, order_inputs_topic, payments_topic
+
+#: ORDERHUB_PAID_FIRST_BACKLOG=0: one lane, `order-inputs`
+lane = order_inputs_paid_topic if settings.paid_first_backlog > 0 else order_inputs_topic
 
 
 async def key_payment(event: Any) -> None:
@@ -23,7 +28,7 @@ async def key_payment(event: Any) -> None:
         await dead_letter(event, exc, stage="payments")
         return
     tracing.tag(oli=oli, channel=payment.channel, event_type="payment", payment_id=payment.payment_id)
-    await send(order_inputs_topic, oli.encode(), codec.encode_order_input(payment=payment), event)
+    await send(lane, oli.encode(), codec.encode_order_input(payment=payment), event)
     log.debug("payment.keyed", oli=oli, stage="payments", payment_id=payment.payment_id)
 
 

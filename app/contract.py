@@ -184,7 +184,7 @@ def asyncapi() -> dict[str, Any]:
         address = "{prefix}.{input}.dlq" if name == "dlq" else "{prefix}." + name
         params: dict[str, Any] = {"prefix": {"description": "ORDERHUB_TOPIC_PREFIX", "default": "orderhub"}}
         if name == "dlq":
-            params["input"] = {"enum": ["channel-orders", "payments", "wms-events", "order-inputs",
+            params["input"] = {"enum": ["channel-orders", "payments", "wms-events", "order-inputs", "order-inputs-paid",
                                         "ops-commands", "merge-candidates"], "description": "the input topic"}
         channels[cid] = {
             "address": address, "description": description, "parameters": params,

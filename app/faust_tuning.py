@@ -353,14 +353,19 @@ def rebuild_regained_partitions() -> None:
 
 def true_changelog_highwaters(client: dict[str, Any]) -> None:
     """Table recovery (faust/tables/recovery.py, `_build_highwaters`) reads each changelog
-    partition up to the end ListOffsets reports. The embedded broker reports the last
-    batch's base offset + 1 (app/log_ends.py), so recovery stopped before the last batch's
-    other records: a worker that took over a partition lost the latest writes of its table
-    and applied a redelivered event a second time (a second identical command), and a
-    worker restarted on its own data dir found its persisted offset "ahead" of the
-    changelog. Outside a transaction the ends now come from `LogEnds`, read by a consumer
-    of its own (`client`: aiokafka client arguments); under exactly_once Faust uses the
-    last stable offsets its consumer already has, which Apache Kafka reports correctly.
+    partition up to the highwater Faust's consumer gives it, and Faust gets that wrong twice:
+
+    - under exactly_once it takes the last stable offset from the consumer's *fetch state*,
+      which is -1 for a changelog partition not fetched yet. A worker that took a partition
+      over then skipped its recovery (state empty: orders decided again, a second SHIP with
+      another command_id), and one restarted on its own data dir crashed with
+      "persisted offset 34 > highwater -1" (ConsistencyError);
+    - otherwise it asks ListOffsets, and the embedded broker answers with the last batch's
+      base offset + 1 (app/log_ends.py): recovery stopped before the batch's other records.
+
+    Both now come from a consumer of its own (`client`: aiokafka client arguments) through
+    `LogEnds`: ListOffsets with the isolation level of the mode (read_committed under
+    exactly_once gives the last stable offset from the broker), then the last batch read.
     """
     from aiokafka import AIOKafkaConsumer
 
@@ -369,14 +374,13 @@ def true_changelog_highwaters(client: dict[str, Any]) -> None:
     cls = faust_aiokafka.AIOKafkaConsumerThread
     if getattr(cls, "_orderhub_true_highwaters", False):
         return
-    original = cls._highwaters
 
     async def _highwaters(self: Any, partitions: Any) -> Any:
-        if self.consumer.in_transaction:
-            return await original(self, partitions)
         ends = self.__dict__.get("_orderhub_log_ends")
         if ends is None:
-            probe = AIOKafkaConsumer(**client, enable_auto_commit=False, max_partition_fetch_bytes=1024 * 1024)
+            isolation = "read_committed" if self.consumer.in_transaction else "read_uncommitted"
+            probe = AIOKafkaConsumer(**client, enable_auto_commit=False, isolation_level=isolation,
+                                     max_partition_fetch_bytes=1024 * 1024)
             await probe.start()
             ends = self.__dict__["_orderhub_log_ends"] = LogEnds(probe)
         return await ends(partitions)

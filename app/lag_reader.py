@@ -102,6 +102,10 @@ class LagReader:
         await self._discount_markers(offsets)
         return Snapshot(at, offsets)
 
+    async def log_ends(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """Log end offsets as the records say (app/log_ends.py)."""
+        return await self._ends(tps)
+
     async def _committed(self, group: str) -> dict[TopicPartition, Any]:
         if self._group_wide_fetch:
             try:

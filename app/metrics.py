@@ -62,6 +62,10 @@ catchup_rate = Gauge("orderhub_catchup_rate", "The workers' own group: input mes
                      "over the last lag sample", registry=REGISTRY)
 backlog_eta = Gauge("orderhub_backlog_eta_seconds", "Estimated seconds until the backlog is processed at the "
                     "current rate (-1 = unknown: no progress in the last sample)", registry=REGISTRY)
+paid_first_backlog = Gauge("orderhub_paid_first_backlog", "This worker: messages not yet read on its partitions "
+                           "of the paid lane, channel orders and payments", registry=REGISTRY)
+unpaid_lane_held = Gauge("orderhub_unpaid_lane_held", "This worker: 1 while its unpaid lane (order-inputs) is held "
+                         "back so paid orders go first", registry=REGISTRY)
 lag_samples_failed = Counter("orderhub_lag_samples_failed", "Lag samples that could not read the cluster",
                              registry=REGISTRY)
 

@@ -98,6 +98,7 @@ class PauseController:
         self.settings = settings
         self.state = PauseState()
         self._paused_here: set[Any] = set()
+        self._by_operator: set[Any] = set()
         self._parked_topics_known: set[str] = set()
         #: set once the whole control topic has been read: until then a paused channel looks resumed
         self.caught_up = asyncio.Event()
@@ -157,15 +158,17 @@ class PauseController:
             await ensure_parked_topic(self.settings, data["target"])
             self._parked_topics_known.add(data["target"])
 
-    def apply(self, faust_consumer: Any) -> None:
-        """Pause the assigned partitions of paused topics; resume the ones no longer paused."""
+    def apply(self, faust_consumer: Any, held: set[Any] = frozenset()) -> None:  # type: ignore[assignment]
+        """Pause the assigned partitions of paused topics and the `held` ones; resume the ones no
+        longer paused nor held."""
         assigned = set(faust_consumer.assignment())
-        paused = {tp for tp in assigned if tp.topic in self.state.topics}
+        by_operator = {tp for tp in assigned if tp.topic in self.state.topics}
+        paused = by_operator | (held & assigned)
         if paused:
             faust_consumer.pause_partitions(paused)  # idempotent; Faust resumes all after a rebalance
         resumed = (self._paused_here - paused) & assigned
         if resumed:
             faust_consumer.resume_partitions(resumed)
-        if paused != self._paused_here:
-            log.info("control.partitions", paused=sorted(f"{tp.topic}:{tp.partition}" for tp in paused))
-        self._paused_here = paused
+        if by_operator != self._by_operator:
+            log.info("control.partitions", paused=sorted(f"{tp.topic}:{tp.partition}" for tp in by_operator))
+        self._paused_here, self._by_operator = paused, by_operator

@@ -99,6 +99,12 @@ class Settings:
     backlog_report_threshold: int = field(default=1000, metadata={
         "doc": "log catch-up progress (backlog, rate, ETA) each lag sample while the workers' summed input "
                "lag exceeds this, and once when it clears"})
+    paid_first_backlog: int = field(default=500, metadata={
+        "doc": "hold a worker's unpaid lane (`order-inputs`) back while more than this many messages wait on "
+               "its paid lane or on channel-orders/payments, so paid orders in a backlog are routed first; "
+               "0 = off (docs/operations.md#paid-orders-first)"})
+    paid_first_max_pause_s: int = field(default=120, metadata={
+        "doc": "longest continuous hold of the unpaid lane; it then flows for 10 s before the next hold"})
     alert_webhook_url: str = field(default="", metadata={
         "doc": "forward alerts to this webhook (http/https); empty = do not forward"})
     alert_webhook_format: str = field(default="generic", metadata={
@@ -209,6 +215,9 @@ class Settings:
             raise SettingsError("ORDERHUB_LAG_INTERVAL_S must be between 1 and 300")
         if self.lag_stall_s < self.lag_interval_s:
             raise SettingsError("ORDERHUB_LAG_STALL_S must be at least ORDERHUB_LAG_INTERVAL_S")
+        if self.paid_first_backlog < 0 or not 1 <= self.paid_first_max_pause_s <= 3600:
+            raise SettingsError("ORDERHUB_PAID_FIRST_BACKLOG must be >= 0 (0 = off) and "
+                                "ORDERHUB_PAID_FIRST_MAX_PAUSE_S between 1 and 3600")
         if self.lag_alert_threshold < 1:
             raise SettingsError("ORDERHUB_LAG_ALERT_THRESHOLD must be at least 1")
         if self.alert_webhook_format not in WEBHOOK_FORMATS:

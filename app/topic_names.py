@@ -50,6 +50,12 @@ class TopicNames:
     def order_inputs(self) -> str:
         return self._t("order-inputs")
 
+    # internal: the paid lane of order inputs (payments, paid orders, watchdog ticks), taken
+    # first while there is a backlog (app/domain/lanes.py)
+    @property
+    def order_inputs_paid(self) -> str:
+        return self._t("order-inputs-paid")
+
     # internal: merge notices keyed by merge key, so one worker holds each merge group
     @property
     def merge_candidates(self) -> str:
@@ -101,8 +107,8 @@ class TopicNames:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs, self.ops_commands,
-                self.merge_candidates)
+        return (self.channel_orders, self.payments, self.wms_events, self.order_inputs, self.order_inputs_paid,
+                self.ops_commands, self.merge_candidates)
 
     @property
     def outputs(self) -> tuple[str, ...]:

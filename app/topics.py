@@ -22,6 +22,7 @@ channel_orders_topic = _topic(topic_names.channel_orders)
 payments_topic = _topic(topic_names.payments)
 wms_events_topic = _topic(topic_names.wms_events)
 order_inputs_topic = _topic(topic_names.order_inputs)
+order_inputs_paid_topic = _topic(topic_names.order_inputs_paid)
 ops_commands_topic = _topic(topic_names.ops_commands)
 merge_candidates_topic = _topic(topic_names.merge_candidates)
 
@@ -33,5 +34,5 @@ audit_topic = _topic(topic_names.audit)
 dlq_topics: dict[str, faust.TopicT] = {
     name: _topic(topic_names.dlq(name), **{"max.message.bytes": str(DLQ_MAX_MESSAGE_BYTES)})
     for name in (topic_names.channel_orders, topic_names.payments, topic_names.wms_events,
-                 topic_names.order_inputs, topic_names.ops_commands, topic_names.merge_candidates)
+                 topic_names.order_inputs, topic_names.order_inputs_paid, topic_names.ops_commands, topic_names.merge_candidates)
 }

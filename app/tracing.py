@@ -55,7 +55,8 @@ _NO_HEADERS: AbstractContextManager[Any] = nullcontext(None)
 def step_names(names: TopicNames) -> dict[str, str]:
     """Input topic → the name of the span of the step that consumes it."""
     return {names.channel_orders: "orderhub.ingest", names.payments: "orderhub.payments",
-            names.order_inputs: "orderhub.route", names.wms_events: "orderhub.wms",
+            names.order_inputs: "orderhub.route", names.order_inputs_paid: "orderhub.route",
+            names.wms_events: "orderhub.wms",
             names.ops_commands: "orderhub.ops", names.alerts: "orderhub.alerts"}
 
 

@@ -21,8 +21,8 @@ from app.admin import client_security
 from app.console import stats
 from app.console.queries import MAX_SCAN, stuck_reason
 from app.console.roles import Permission, Principal
-from app.log_ends import log_end_offsets
 from app.domain import approvals as ap
+from app.log_ends import log_end_offsets
 from app.main import app, settings, topic_names
 from app.web.api import api, gather, json_response
 from tables.console import approvals_table

@@ -166,29 +166,27 @@ def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 
 
 async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: float = 60.0) -> dict[str, int]:  # noqa: ASYNC109
-    """Wait until the group's committed offsets reach the end of `topics` (written without
-    transactions, so no markers); return what is left per partition if they do not."""
-    from aiokafka.admin import AIOKafkaAdminClient
+    """Wait until the group's committed offsets reach the end of `topics` (transaction markers
+    aside: the workers write the lanes of order inputs in transactions under exactly_once);
+    return what is left per partition if they do not."""
+    from app.lag_reader import LagReader
+    from app.settings import Settings
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
-    await admin.start()
-    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+    wanted = set(topics)
+    settings = Settings.from_env({}, broker=p.bootstrap, app_id=p.prefix, topic_prefix=p.prefix)
+    async with LagReader(settings) as reader:
         deadline = time.monotonic() + timeout
         while True:
-            committed = await admin.list_consumer_group_offsets(p.prefix)
-            ends = await consumer.end_offsets(tps)
-            left = {f"{tp.topic}[{tp.partition}]": ends[tp] - (committed[tp].offset if tp in committed else 0)
-                    for tp in tps}
-            left = {k: v for k, v in left.items() if v}
+            snapshot = await reader.snapshot([p.prefix])
+            left = {f"{t}[{part}]": o.lag for (_, t, part), o in snapshot.offsets.items() if t in wanted and o.lag}
+            seen = {(t, part) for (_, t, part) in snapshot.offsets if t in wanted}
+            never = [TopicPartition(t, i) for t in wanted for i in range(PARTITIONS) if (t, i) not in seen]
+            if never:  # partitions the group never committed: everything in them is left
+                ends = await reader.log_ends(never)
+                left |= {f"{tp.topic}[{tp.partition}]": ends[tp] for tp in never if ends[tp]}
             if not left or time.monotonic() > deadline:
                 return left
             await asyncio.sleep(1.0)
-    finally:
-        await consumer.stop()
-        await admin.close()
 
 
 async def diagnose(p: Pipeline, olis: set[str]) -> str:

@@ -101,6 +101,10 @@ def test_readme_settings_table_matches_the_code() -> None:
     assert settings_table() in (ROOT / "README.md").read_text()
 
 
+def test_config_doc_settings_table_matches_the_code() -> None:
+    assert settings_table() in (ROOT / "docs" / "config.md").read_text()
+
+
 def test_cli_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--orders", "0"]) == 2
     assert main(["nosuchcommand"]) == 2

@@ -39,7 +39,7 @@ def test_topic_names_resolve_to_the_dlq_topic(given: str) -> None:
 
 
 def test_unknown_topic_names_the_known_ones() -> None:
-    with pytest.raises(OperationsError, match="known: channel-orders, merge-candidates, ops-commands, order-inputs, payments, wms-events"):
+    with pytest.raises(OperationsError, match="known: channel-orders, merge-candidates, ops-commands, order-inputs, order-inputs-paid, payments, wms-events"):
         dlq_topic_for("orders", "orderhub", NAMES.inputs)
 
 

@@ -35,3 +35,12 @@ def test_lag_gauges_hold_the_latest_sample_only() -> None:
     assert 'orderhub_consumption_rate{group="g",partition="1"' not in text
     metrics.set_lag([LagRow("g", "t", 1, 3, 3, 0, 0.0)])
     assert 'orderhub_consumer_lag{group="g",partition="0"' not in metrics.render().decode()
+
+
+def test_every_registered_metric_is_documented_in_operations_md() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    names = {m.name for m in metrics.REGISTRY.collect()}
+    undocumented = sorted(n for n in names if f"`{n}" not in doc)
+    assert not undocumented, f"metrics missing from docs/operations.md#metrics: {undocumented}"

@@ -1,0 +1,60 @@
+"""Faust wiring: hold this worker's unpaid lane back while paid orders wait (app/operations/paid_first.py).
+
+The backlog is read from the worker's own consumer, no broker call: for each assigned
+partition of the paid lane, channel orders and payments, the high watermark of its last
+fetch minus the last offset Faust handed to an agent. The hold itself is a partition
+pause, applied with the operator's pauses (agents/control.py).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from app import metrics
+from app.logs import get_logger
+from app.main import settings, topic_names
+from app.operations.paid_first import LaneState, PaidFirstPolicy, step
+
+log = get_logger("orderhub.lanes")
+
+policy = PaidFirstPolicy(threshold=settings.paid_first_backlog, max_pause_s=float(settings.paid_first_max_pause_s))
+FEEDS = frozenset({topic_names.order_inputs_paid, topic_names.channel_orders, topic_names.payments})
+UNPAID_LANE = topic_names.order_inputs
+
+
+class PaidFirst:
+    def __init__(self) -> None:
+        self.state = LaneState()
+
+    def held(self, consumer: Any, assigned: set[TopicPartition]) -> set[TopicPartition]:
+        """The partitions of the unpaid lane to hold back now (empty when the policy is off)."""
+        if policy.threshold <= 0:
+            return set()
+        backlog = unread(consumer, [tp for tp in assigned if tp.topic in FEEDS])
+        before, self.state = self.state, step(self.state, backlog, time.monotonic(), policy)
+        metrics.paid_first_backlog.set(backlog)
+        metrics.unpaid_lane_held.set(1 if self.state.paused else 0)
+        if self.state.paused != before.paused:
+            log.info("paid_first.hold" if self.state.paused else "paid_first.release", backlog=backlog,
+                     threshold=policy.threshold, forced=self.state.forced_run)
+        return {tp for tp in assigned if tp.topic == UNPAID_LANE} if self.state.paused else set()
+
+
+def unread(consumer: Any, tps: list[TopicPartition]) -> int:
+    read_offsets = getattr(consumer, "_read_offset", {})  # Faust: last offset handed to the agents
+    total = 0
+    for tp in tps:
+        read = read_offsets.get(tp)
+        try:
+            end = consumer.highwater(tp)
+        except Exception:  # noqa: BLE001 — not assigned any more (a rebalance): nothing to count
+            continue
+        if read is not None and end is not None and end > read + 1:
+            total += end - read - 1
+    return total
+
+
+paid_first = PaidFirst()
