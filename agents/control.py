@@ -28,4 +28,4 @@ async def apply_pauses() -> None:
     if app.rebalancing:  # partitions are moving: Faust resumes them all afterwards, the next tick re-applies
         return
     consumer = app.consumer
-    controller.apply(consumer, held=paid_first.held(consumer, set(consumer.assignment())))
+    await controller.apply(consumer, held=paid_first.held(consumer, set(consumer.assignment())))

@@ -14,6 +14,7 @@ between the committed offset and the end; if none does, the lag is 0.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +25,7 @@ from aiokafka.errors import KafkaError
 
 from app.admin import client_security, topic_partitions
 from app.brokers import _quiet_aiokafka
-from app.log_ends import LogEnds
+from app.log_ends import LogEnds, park
 from app.operations.lag import PartitionKey, PartitionOffsets, Snapshot
 from app.settings import Settings
 
@@ -139,17 +140,23 @@ class LagReader:
 async def only_markers(consumer: AIOKafkaConsumer, tp: TopicPartition, committed: int, end: int,
                        timeout_s: float = MARKER_CHECK_S) -> bool | None:
     """True if no readable record lies in [committed, end) for a read_committed `consumer`;
-    None if that could not be told in time. The consumer is left with no assignment."""
+    None if that could not be told in time. The partition is left assigned and paused (see
+    `app.log_ends.park`)."""
     consumer.assign([tp])
     try:
         consumer.seek(tp, committed)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(tp, timeout_ms=200, max_records=1)
-            if batch.get(tp):
-                return False
-            if await consumer.position(tp) >= end:
-                return True
+        return await asyncio.wait_for(_read_past(consumer, tp, end), timeout_s)
+    except TimeoutError:
         return None  # keep the raw lag: a real stuck message must not be hidden
     finally:
-        consumer.assign([])
+        park(consumer)
+
+
+async def _read_past(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
+    # bounded by the caller: aiokafka's `position` waits for as long as the position is unknown
+    while True:
+        batch = await consumer.getmany(tp, timeout_ms=200, max_records=1)
+        if batch.get(tp):
+            return False
+        if await consumer.position(tp) >= end:
+            return True

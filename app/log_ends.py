@@ -13,7 +13,7 @@ One fetch round for the partitions that changed; none for idle ones.
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,7 +25,7 @@ FETCH_S = 5.0
 class LogEnds:
     """Remembers (reported, true) per partition so unchanged partitions are not fetched again.
 
-    Uses `consumer` for fetching and leaves it with no assignment: give it a consumer of its own."""
+    Uses `consumer` for fetching and leaves it assigned and paused (`park`): give it a consumer of its own."""
 
     def __init__(self, consumer: AIOKafkaConsumer) -> None:
         self.consumer = consumer
@@ -43,29 +43,42 @@ class LogEnds:
 
 
 async def log_end_offsets(consumer: AIOKafkaConsumer, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
-    """One-shot `LogEnds`: the consumer is left with no assignment."""
+    """One-shot `LogEnds` (the consumer is left parked, see `park`)."""
     return await LogEnds(consumer)(tps)
 
 
 async def _last_offsets(consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
-    """Offset after the last record of the batch at `reported - 1`, per partition that answered."""
+    """Offset after the last record of the batch at `reported - 1`, per partition that answered in time."""
     consumer.assign(list(reported))
     found: dict[TopicPartition, int] = {}
     try:
         for tp, end in reported.items():
             consumer.seek(tp, end - 1)
-        pending = set(reported)
-        deadline = time.monotonic() + FETCH_S
-        while pending and time.monotonic() < deadline:
-            batch = await consumer.getmany(*pending, timeout_ms=200)
-            for tp, records in batch.items():
-                if records:
-                    found[tp] = records[-1].offset + 1
-                    pending.discard(tp)
-            for tp in list(pending):
-                # a transaction marker at `reported - 1` (Apache Kafka, exactly_once) has no record
-                if await consumer.position(tp) >= reported[tp]:
-                    pending.discard(tp)
-        return found
+        await asyncio.wait_for(_read_last(consumer, reported, found), FETCH_S)
+    except TimeoutError:
+        pass  # the partitions that did not answer keep their reported end
     finally:
-        consumer.assign([])
+        park(consumer)
+    return found
+
+
+def park(consumer: AIOKafkaConsumer) -> None:
+    """Stop a helper consumer's background fetching between uses by pausing what it is
+    assigned. Not `assign([])`: aiokafka 0.14's `stop()` then never returns (its fetch
+    routine does not finish cancelling), which hung the lag reader's shutdown."""
+    consumer.pause(*consumer.assignment())
+
+
+async def _read_last(consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int],
+                     found: dict[TopicPartition, int]) -> None:
+    pending = set(reported)
+    while pending:
+        batch = await consumer.getmany(*pending, timeout_ms=200)
+        for tp, records in batch.items():
+            if records:
+                found[tp] = records[-1].offset + 1
+                pending.discard(tp)
+        for tp in list(pending):
+            # a transaction marker at `reported - 1` (Apache Kafka, exactly_once) has no record
+            if await consumer.position(tp) >= reported[tp]:
+                pending.discard(tp)

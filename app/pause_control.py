@@ -2,7 +2,7 @@
 
 Every worker follows the whole control topic with a group-less consumer (a consumer
 group would give each worker only some of its partitions) and pauses fetching from the
-partitions it is assigned of every paused topic (Faust's consumer `pause_partitions`).
+partitions it is assigned of every paused topic (aiokafka's `pause`, see `set_fetching`).
 The workers keep running, keep their assignments and keep committing what they have
 processed, so the lag of a paused topic keeps growing and keeps being reported.
 Faust resumes all partitions after each rebalance; the pause is re-applied every second.
@@ -158,17 +158,41 @@ class PauseController:
             await ensure_parked_topic(self.settings, data["target"])
             self._parked_topics_known.add(data["target"])
 
-    def apply(self, faust_consumer: Any, held: set[Any] = frozenset()) -> None:  # type: ignore[assignment]
+    async def apply(self, faust_consumer: Any, held: set[Any] = frozenset()) -> None:  # type: ignore[assignment]
         """Pause the assigned partitions of paused topics and the `held` ones; resume the ones no
         longer paused nor held."""
         assigned = set(faust_consumer.assignment())
         by_operator = {tp for tp in assigned if tp.topic in self.state.topics}
         paused = by_operator | (held & assigned)
-        if paused:
-            faust_consumer.pause_partitions(paused)  # idempotent; Faust resumes all after a rebalance
         resumed = (self._paused_here - paused) & assigned
-        if resumed:
-            faust_consumer.resume_partitions(resumed)
+        if paused or resumed:
+            # idempotent; a rebalance gives the consumer fresh partition states, unpaused
+            await set_fetching(faust_consumer, pause=paused, resume=resumed)
         if by_operator != self._by_operator:
             log.info("control.partitions", paused=sorted(f"{tp.topic}:{tp.partition}" for tp in by_operator))
         self._paused_here, self._by_operator = paused, by_operator
+
+
+async def set_fetching(faust_consumer: Any, *, pause: set[Any], resume: set[Any]) -> None:
+    """Pause and resume fetching with aiokafka's own `pause`/`resume`, in the consumer's thread.
+
+    Not with Faust's `pause_partitions`: that only takes the partitions out of Faust's active
+    set, and Faust's fetch loop drops the records of inactive partitions it already holds
+    (aiokafka's position has moved past them), so a pause in the middle of a batch lost the
+    rest of that partition's records, and the next record's offset gap was counted as
+    processed. aiokafka's pause discards only what it has not handed out yet, without
+    moving the position: fetching resumes at the first record Faust has not seen.
+    """
+    thread = faust_consumer._thread
+
+    async def apply() -> None:
+        consumer = thread._ensure_consumer()
+        assigned = consumer.assignment()
+        paused = [TopicPartition(tp.topic, tp.partition) for tp in pause]
+        resumed = [TopicPartition(tp.topic, tp.partition) for tp in resume]
+        if paused := [tp for tp in paused if tp in assigned]:
+            consumer.pause(*paused)
+        if resumed := [tp for tp in resumed if tp in assigned]:
+            consumer.resume(*resumed)
+
+    await thread.call_thread(apply)

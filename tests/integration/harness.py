@@ -166,27 +166,42 @@ def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]
 
 
 async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: float = 60.0) -> dict[str, int]:  # noqa: ASYNC109
-    """Wait until the group's committed offsets reach the end of `topics` (transaction markers
-    aside: the workers write the lanes of order inputs in transactions under exactly_once);
-    return what is left per partition if they do not."""
-    from app.lag_reader import LagReader
-    from app.settings import Settings
+    """Wait until the group's committed offsets reach the end of `topics`; return what is left
+    per partition if they do not. Under exactly_once the workers write the lanes of order
+    inputs in transactions: a partition whose committed offset is followed by transaction
+    markers only is consumed to its end."""
+    from aiokafka.admin import AIOKafkaAdminClient
 
-    wanted = set(topics)
-    settings = Settings.from_env({}, broker=p.bootstrap, app_id=p.prefix, topic_prefix=p.prefix)
-    async with LagReader(settings) as reader:
+    from app.lag_reader import MARKER_SLACK, only_markers
+    from app.log_ends import LogEnds
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
+    await admin.start()
+    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level="read_committed",
+                                enable_auto_commit=False, fetch_max_wait_ms=100)
+    await consumer.start()
+    try:
+        ends_of = LogEnds(consumer)
+        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
         deadline = time.monotonic() + timeout
         while True:
-            snapshot = await reader.snapshot([p.prefix])
-            left = {f"{t}[{part}]": o.lag for (_, t, part), o in snapshot.offsets.items() if t in wanted and o.lag}
-            seen = {(t, part) for (_, t, part) in snapshot.offsets if t in wanted}
-            never = [TopicPartition(t, i) for t in wanted for i in range(PARTITIONS) if (t, i) not in seen]
-            if never:  # partitions the group never committed: everything in them is left
-                ends = await reader.log_ends(never)
-                left |= {f"{tp.topic}[{tp.partition}]": ends[tp] for tp in never if ends[tp]}
+            committed = await admin.list_consumer_group_offsets(p.prefix, partitions=tps)
+            ends = await ends_of(tps)
+            left: dict[str, int] = {}
+            for tp in tps:
+                meta = committed.get(tp)
+                done = meta.offset if meta is not None and meta.offset >= 0 else 0
+                lag = ends[tp] - done
+                if 0 < lag <= MARKER_SLACK and await only_markers(consumer, tp, done, ends[tp], timeout_s=2.0):
+                    lag = 0
+                if lag > 0:
+                    left[f"{tp.topic}[{tp.partition}]"] = lag
             if not left or time.monotonic() > deadline:
                 return left
             await asyncio.sleep(1.0)
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 async def diagnose(p: Pipeline, olis: set[str]) -> str:

@@ -20,7 +20,7 @@ import pytest
 from app.demo_data import generate
 from tests.integration.harness import Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # the lanes run in every Kafka test too
 
 UNPAID, PAID = 1200, 60
 
