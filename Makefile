@@ -25,13 +25,14 @@ bench: $(STAMP)
 # Apache Kafka from Maven Central jars (exactly_once), side by side, each split over two
 # pytest processes (pytest-xdist, one test file per process at a time; each process starts
 # its own broker). Their time goes mostly into waiting (broker start, group joins, settle
-# periods), so four of them share two cores well; the browser test runs beside them. Each
-# suite's output is printed when it ends.
+# periods), so four of them share two cores well. Then the browser test. Each suite's
+# output is printed when it ends.
 # Chaos tests: test-embedded runs the channel pause and a lean DLQ burst; test-kafka the channel
 # pause, 1,000 poison among 10,000 good messages, a stalled committer's lag alert, the broker
 # stopped for 20 s mid-stream and the single-worker kill -9 test.
-test: test-unit browser
-	$(MAKE) --no-print-directory -j3 --output-sync=target test-embedded test-kafka test-e2e
+test: test-unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-embedded test-kafka
+	$(MAKE) --no-print-directory test-e2e
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -n 2 tests/unit

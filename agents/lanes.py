@@ -2,7 +2,7 @@
 
 The backlog is read from the worker's own consumer, no broker call: for each assigned
 partition of the paid lane, channel orders and payments, the high watermark of its last
-fetch minus the last offset Faust handed to an agent. The hold itself is a partition
+fetch minus the committed offset. The hold itself is a partition
 pause, applied with the operator's pauses (agents/control.py).
 """
 
@@ -44,16 +44,19 @@ class PaidFirst:
 
 
 def unread(consumer: Any, tps: list[TopicPartition]) -> int:
-    read_offsets = getattr(consumer, "_read_offset", {})  # Faust: last offset handed to the agents
+    """Messages not processed yet: the high watermark of the last fetch minus the committed
+    offset (Faust commits every second). Not Faust's read offset: that moves when a record
+    is handed to an agent's buffer (thousands of records), long before it is processed."""
+    committed_offsets = getattr(consumer, "_committed_offset", {})
     total = 0
     for tp in tps:
-        read = read_offsets.get(tp)
+        committed = committed_offsets.get(tp)
         try:
             end = consumer.highwater(tp)
         except Exception:  # noqa: BLE001 — not assigned any more (a rebalance): nothing to count
             continue
-        if read is not None and end is not None and end > read + 1:
-            total += end - read - 1
+        if committed is not None and end is not None and end > committed:
+            total += end - committed
     return total
 
 

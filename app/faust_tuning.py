@@ -9,6 +9,7 @@ stream partitions flow again only once sought and with Faust's buffers emptied.
 partitions after a restart). Findings and evidence: docs/reliability.md.
 6. `DeliveryGuard`: at least once, no offset commit after an output that failed to be delivered.
 7. `true_changelog_highwaters`: table recovery reads the changelog up to its real end.
+8. `long_transaction_timeout`: a broker outage does not time out the open transactions.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -396,3 +397,31 @@ def true_changelog_highwaters(client: dict[str, Any]) -> None:
     cls._highwaters = _highwaters  # type: ignore[method-assign]
     cls.on_thread_stop = on_thread_stop  # type: ignore[method-assign]
     cls._orderhub_true_highwaters = True  # type: ignore[attr-defined]
+
+
+#: the transaction timeout of the exactly_once producers (aiokafka's default: 60 s)
+TRANSACTION_TIMEOUT_MS = 300_000
+
+
+def long_transaction_timeout() -> None:
+    """A transaction left open longer than its timeout is aborted by the broker and its
+    producer fenced; the worker then stops (`CommitGate`). With aiokafka's 60 s, a broker
+    stopped for 20 s plus a minute to start again under load fenced the worker that the
+    outage test expects to carry on by itself. 5 minutes: an outage of that length passes;
+    a killed worker's open transaction is still aborted at once by the next owner's
+    producer (same transactional id). The broker's `transaction.max.timeout.ms` (15 min by
+    default) must allow it.
+    """
+    cls = faust_aiokafka.Producer
+    if getattr(cls, "_orderhub_transaction_timeout", False):
+        return
+    original = cls._settings_extra
+
+    def _settings_extra(self: Any) -> Any:
+        extra = dict(original(self))
+        if self.app.in_transaction:
+            extra["transaction_timeout_ms"] = TRANSACTION_TIMEOUT_MS
+        return extra
+
+    cls._settings_extra = _settings_extra  # type: ignore[method-assign]
+    cls._orderhub_transaction_timeout = True  # type: ignore[attr-defined]

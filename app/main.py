@@ -16,6 +16,7 @@ from app.faust_tuning import (
     fix_gap_accounting,
     install_commit_gate,
     install_delivery_guard,
+    long_transaction_timeout,
     rebuild_regained_partitions,
     seek_before_resume,
     set_consumer_fetch_wait,
@@ -87,4 +88,5 @@ fix_gap_accounting()
 seek_before_resume()
 fetch_only_active_partitions()
 rebuild_regained_partitions()
+long_transaction_timeout()
 true_changelog_highwaters({"bootstrap_servers": settings.bootstrap_servers, **client_security(settings)})

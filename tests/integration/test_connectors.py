@@ -52,9 +52,10 @@ OVERLAP_S = {c: 8.0 for c in CHANNELS} | {"wechat": 4.0}
 #: The connectors send at most this share of a limit. Requests leave evenly spaced, but on a
 #: loaded 2-core machine the processes stall, and requests delayed on the way arrive bunched:
 #: at 90% (the default) one second holds limit + 1 arrivals after 0.11 s of bunching, at 80%
-#: after 0.25 s. At 90% the test passed at load average 11, with seconds at exactly the limit:
-#: 80% keeps it from failing on the next stall (docs/connectors.md, "Limits").
-HEADROOM_PCT = 80
+#: after 0.25 s, at 70% after 0.43 s. At 90% the test passed at load average 11, with seconds at
+#: exactly the limit; at 80% it failed once (7 of 6) with the integration stages side by side
+#: (four pytest processes on two cores): 70% (docs/connectors.md, "Limits").
+HEADROOM_PCT = 70
 
 
 class Rig:

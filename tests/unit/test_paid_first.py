@@ -59,10 +59,10 @@ def test_threshold_zero_turns_the_policy_off() -> None:
 
 
 class _Consumer:
-    """What `unread` reads of Faust's consumer: highwaters and the last offsets handed to agents."""
+    """What `unread` reads of Faust's consumer: highwaters and the committed offsets."""
 
-    def __init__(self, ends: dict[TopicPartition, int | None], read: dict[TopicPartition, int]) -> None:
-        self.ends, self._read_offset = ends, read
+    def __init__(self, ends: dict[TopicPartition, int | None], committed: dict[TopicPartition, int]) -> None:
+        self.ends, self._committed_offset = ends, committed
 
     def highwater(self, tp: TopicPartition) -> int | None:
         if tp not in self.ends:
@@ -70,10 +70,10 @@ class _Consumer:
         return self.ends[tp]
 
 
-def test_unread_counts_what_was_fetched_past_the_last_offset_handed_on() -> None:
+def test_unread_counts_from_the_committed_offset_to_the_high_watermark() -> None:
     from agents.lanes import unread
 
     a, b, c, d = (TopicPartition("t", i) for i in range(4))
-    consumer = _Consumer({a: 100, b: 10, c: None, d: 5}, {a: 49, b: 9, c: 3})
-    # a: 50 unread; b: read to the end; c: not fetched yet; d: nothing handed on yet (unknown)
+    consumer = _Consumer({a: 100, b: 10, c: None, d: 5}, {a: 50, b: 10, c: 3})
+    # a: 50 to process; b: all processed; c: not fetched yet; d: never committed (unknown)
     assert unread(consumer, [a, b, c, d, TopicPartition("t", 9)]) == 50
