@@ -73,7 +73,9 @@ class _Consumer:
 def test_unread_counts_from_the_committed_offset_to_the_high_watermark() -> None:
     from agents.lanes import unread
 
-    a, b, c, d = (TopicPartition("t", i) for i in range(4))
-    consumer = _Consumer({a: 100, b: 10, c: None, d: 5}, {a: 50, b: 10, c: 3})
-    # a: 50 to process; b: all processed; c: not fetched yet; d: never committed (unknown)
-    assert unread(consumer, [a, b, c, d, TopicPartition("t", 9)]) == 50
+    a, b, c, d, e = (TopicPartition("t", i) for i in range(5))
+    consumer = _Consumer({a: 100, b: 10, c: None, d: 5, e: 0}, {a: 50, b: 10, c: 3})
+    # a: 50 to process; b: all processed; e: empty; gone: no longer assigned
+    assert unread(consumer, [a, b, e, TopicPartition("t", 9)]) == 50
+    assert unread(consumer, [a, c]) is None  # c: not fetched yet
+    assert unread(consumer, [a, d]) is None  # d: nothing committed yet
