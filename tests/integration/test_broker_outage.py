@@ -82,7 +82,7 @@ async def _scenario(pipeline: Pipeline, kafka: RunningBroker) -> None:
 
     lag = await asyncio.to_thread(pipeline.cli, "lag", "--json", "--group", pipeline.prefix, "--interval", "0.5")
     assert lag.returncode == 0, lag.stderr
-    inputs = (names.channel_orders, names.payments, names.order_inputs)
+    inputs = (names.channel_orders, names.payments, names.order_inputs, names.order_inputs_paid)
     rows = [r for r in orjson.loads(lag.stdout)["partitions"] if r["topic"] in inputs]
     assert rows and sum(r["lag"] for r in rows) == 0, rows
     print(f"[outage] orders {figures['orders']}, paid {figures['paid']}: first new command "

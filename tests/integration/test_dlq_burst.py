@@ -91,7 +91,8 @@ async def _dlq_entries(p: Pipeline, until: int, timeout: float = 120, settle: fl
     await consumer.start()
     entries: list[dict] = []
     try:
-        topics = (p.names.channel_orders, p.names.payments, p.names.wms_events, p.names.order_inputs)
+        topics = (p.names.channel_orders, p.names.payments, p.names.wms_events, p.names.order_inputs,
+                  p.names.order_inputs_paid)
         consumer.assign([TopicPartition(p.names.dlq(t), i) for t in topics for i in range(PARTITIONS)])
         await consumer.seek_to_beginning()
         deadline = time.monotonic() + timeout
@@ -149,7 +150,9 @@ async def _scenario(pipeline: Pipeline, size: Burst, *, timeout: float) -> None:
     assert reasons["unknown_order"] == fixable and all(e["error"] for e in entries), reasons
     assert all(e["attempts"] == 1 for e in entries)
 
-    events = await pipeline.collect(names.order_events, until=lambda r: False, timeout=5, settle=0, strict=False)
+    # paid orders go first (docs/operations.md#paid-orders-first): the unpaid ones may still be on their way
+    events = await pipeline.collect(names.order_events, until=lambda r: {e["oli"] for e in r} >= {s.oli for s in stories},
+                                    timeout=timeout, idle_timeout=60, settle=0, strict=False)
     final = final_orders(events)
     assert {s.oli for s in stories} <= set(final), "a good order never reached order-events"
     assert not set(final) & set(fixable_orders), "a dead-lettered WMS event's order was processed"
