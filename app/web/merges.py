@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 from faust.web import View
 
 from agents.merges import decode_group, merge_policy
 from app.console.roles import Permission, Principal
 from app.domain import merge_groups
 from app.domain.errors import ValidationError
-from app.main import app
+from app.main import app, settings
 from app.topics import merge_candidates_topic
 from app.web.api import ApiError, api, gather, json_body, json_response, shown, state_and_limit
 from app.web.orders import new_request_id
@@ -69,11 +70,15 @@ def _checked_id(group_id: str) -> str:
 async def find_group(request: Any, group_id: str) -> dict[str, Any]:
     """The group as `GET /api/merges/{id}` shows it, asked of every worker: a group's owner is
     found by asking, since a worker that never wrote the `merge-groups` changelog cannot
-    compute its partition."""
+    compute its partition. Only the worker that actively owns the group's partition answers
+    with it: others may hold a standby or pre-rebalance copy that is behind."""
     _checked_id(group_id)
 
     async def local() -> dict[str, Any]:
-        group = decode_group(merge_groups_table.get(group_id.encode()))
+        key = group_id.encode()
+        if not owns(merge_groups_table, key):  # a standby or pre-rebalance copy may be behind
+            return {"groups": []}
+        group = decode_group(merge_groups_table.get(key))
         return {"groups": [merge_groups.view(group, merge_policy())] if group else []}
 
     answers, failed = await gather(request, local, path=f"/api/merges/{group_id}", query={})
@@ -122,3 +127,12 @@ class MergeActionView(View):
                                          orjson.dumps(notice), None, None, None)
         return json_response(self, {"request_id": request_id, "id": group_id, "action": action,
                                     "status": "accepted"}, 202)
+
+
+def owns(table: Any, key: bytes) -> bool:
+    """True if this worker is the active owner of `key`'s partition of `table` (keys are
+    partitioned like Kafka's default partitioner, over the configured partition count)."""
+    partitions = list(range(settings.partitions))
+    partition = DefaultPartitioner()(key, partitions, partitions)
+    topic = table.changelog_topic.get_topic_name()
+    return any(tp.topic == topic and tp.partition == partition for tp in app.assignor.assigned_actives())
