@@ -21,10 +21,8 @@ from app.channel_setup import ChannelSetup, load_channels
 from app.domain.channel_modes import ChannelMode, apply_mode
 from app.domain.lanes import PAID, lane_of_order
 from app.main import app, settings, topic_names
-from app.topics import channel_orders_topic, order_inputs_paid_topic, order_inputs_topic
+from app.topics import channel_orders_topic, order_inputs_topic, paid_lane_topic
 
-#: ORDERHUB_PAID_FIRST_BACKLOG=0: one lane, every order input on `order-inputs` in arrival order
-paid_first_on = settings.paid_first_backlog > 0
 #: envelopes skipped per channel because the channel is off
 skipped: Counter[str] = Counter()
 #: envelopes parked per channel because the channel is paused
@@ -61,7 +59,7 @@ async def ingest(event: Any) -> None:
         return
     tracing.tag(oli=order.oli, channel=envelope.channel, event_type="channel_order",
                 channel_status=order.channel_status)
-    lane = order_inputs_paid_topic if paid_first_on and lane_of_order(order) == PAID else order_inputs_topic
+    lane = paid_lane_topic if lane_of_order(order) == PAID else order_inputs_topic
     await send(lane, order.oli.encode(), codec.encode_order_input(order=order), event)
     log.debug("order.ingested", oli=order.oli, stage="ingest", channel_status=order.channel_status,
               shadow=order.shadow)

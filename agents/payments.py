@@ -10,11 +10,8 @@ from agents.wiring import consume, dead_letter, log, send
 from app import codec, tracing
 from app.domain.errors import ValidationError
 from app.domain.identity import make_oli
-from app.main import app, settings
-from app.topics import order_inputs_paid_topic, order_inputs_topic, payments_topic
-
-#: ORDERHUB_PAID_FIRST_BACKLOG=0: one lane, `order-inputs`
-lane = order_inputs_paid_topic if settings.paid_first_backlog > 0 else order_inputs_topic
+from app.main import app
+from app.topics import paid_lane_topic, payments_topic
 
 
 async def key_payment(event: Any) -> None:
@@ -28,7 +25,7 @@ async def key_payment(event: Any) -> None:
         await dead_letter(event, exc, stage="payments")
         return
     tracing.tag(oli=oli, channel=payment.channel, event_type="payment", payment_id=payment.payment_id)
-    await send(lane, oli.encode(), codec.encode_order_input(payment=payment), event)
+    await send(paid_lane_topic, oli.encode(), codec.encode_order_input(payment=payment), event)
     log.debug("payment.keyed", oli=oli, stage="payments", payment_id=payment.payment_id)
 
 

@@ -22,7 +22,7 @@ from app import codec, metrics
 from app.domain.watchdog import WatchdogPolicy, WatchdogTick
 from app.main import app, settings
 from app.operations.stuck import ScanResult, scan
-from app.topics import order_inputs_paid_topic, order_inputs_topic
+from app.topics import paid_lane_topic
 from tables.orders import orders_table
 
 policy = WatchdogPolicy(stuck_after=timedelta(seconds=settings.stuck_after_s),
@@ -54,7 +54,7 @@ async def watch_orders() -> None:
         del _ticked[oli]
     deferred = max(0, len(due) - MAX_TICKS_PER_PASS)
     due = sorted(due, key=lambda item: item[1])[:MAX_TICKS_PER_PASS]
-    topic = (order_inputs_paid_topic if settings.paid_first_backlog > 0 else order_inputs_topic).get_topic_name()
+    topic = paid_lane_topic.get_topic_name()
     await asyncio.gather(*(app.producer.send_and_wait(
         topic, oli.encode(), codec.encode_watchdog_tick(WatchdogTick(oli=oli, at=now)), None, None, None)
         for oli, _ in due))

@@ -23,6 +23,8 @@ payments_topic = _topic(topic_names.payments)
 wms_events_topic = _topic(topic_names.wms_events)
 order_inputs_topic = _topic(topic_names.order_inputs)
 order_inputs_paid_topic = _topic(topic_names.order_inputs_paid)
+#: where paid inputs go: the paid lane, or `order-inputs` when paid-first is off (ORDERHUB_PAID_FIRST_BACKLOG=0)
+paid_lane_topic = order_inputs_paid_topic if settings.paid_first_backlog > 0 else order_inputs_topic
 ops_commands_topic = _topic(topic_names.ops_commands)
 merge_candidates_topic = _topic(topic_names.merge_candidates)
 
