@@ -86,8 +86,13 @@ class Pipeline:
             try:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
+                # mode's worker prints every thread's and task's stack on SIGUSR1: say where it hangs
+                proc.send_signal(signal.SIGUSR1)
+                time.sleep(3)
                 proc.kill()
                 proc.wait()
+                print(f"worker {proc.pid} ignored SIGTERM for 60 s and was killed; its log ends:\n"
+                      f"{self.log_tail(200)}", file=sys.stderr)
         return proc.returncode
 
     def stop_all(self) -> None:
