@@ -10,6 +10,7 @@ partitions after a restart). Findings and evidence: docs/reliability.md.
 6. `DeliveryGuard`: at least once, no offset commit after an output that failed to be delivered.
 7. `true_changelog_highwaters`: table recovery reads the changelog up to its real end.
 8. `long_transaction_timeout`: a broker outage does not time out the open transactions.
+9. `retry_coordinator_lookups`: a connection lost while a commit looks up its coordinator is retried.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -425,3 +426,34 @@ def long_transaction_timeout() -> None:
 
     cls._settings_extra = _settings_extra  # type: ignore[method-assign]
     cls._orderhub_transaction_timeout = True  # type: ignore[attr-defined]
+
+
+def retry_coordinator_lookups() -> None:
+    """aiokafka 0.14's transactional sender gives up on a coordinator lookup that fails with a
+    connection error (`Sender._find_coordinator` retries only CoordinatorNotAvailable,
+    NodeNotReady and RequestTimedOut) and its sender routine then dies with "Unexpected error
+    during batch delivery". A broker that goes away while an offset commit looks up the group
+    coordinator thus crashed the worker instead of letting it wait for the broker (seen in the
+    outage test; aiokafka issues #1134 and #1151 are about the same path). A retriable error
+    is now retried like the others: metadata refreshed, then again after the backoff.
+    """
+    from aiokafka.errors import KafkaError
+    from aiokafka.producer.sender import Sender
+
+    if getattr(Sender, "_orderhub_coordinator_retry", False):
+        return
+    original = Sender._find_coordinator
+
+    async def _find_coordinator(self: Any, coordinator_type: Any, coordinator_key: Any) -> Any:
+        while True:
+            try:
+                return await original(self, coordinator_type, coordinator_key)
+            except KafkaError as exc:
+                cause = exc.__cause__
+                if not (type(exc) is KafkaError and isinstance(cause, KafkaError) and cause.retriable):
+                    raise
+                await self.client.force_metadata_update()
+                await asyncio.sleep(self._retry_backoff)
+
+    Sender._find_coordinator = _find_coordinator  # type: ignore[method-assign]
+    Sender._orderhub_coordinator_retry = True  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from app.faust_tuning import (
     install_delivery_guard,
     long_transaction_timeout,
     rebuild_regained_partitions,
+    retry_coordinator_lookups,
     seek_before_resume,
     set_consumer_fetch_wait,
     true_changelog_highwaters,
@@ -89,4 +90,5 @@ seek_before_resume()
 fetch_only_active_partitions()
 rebuild_regained_partitions()
 long_transaction_timeout()
+retry_coordinator_lookups()
 true_changelog_highwaters({"bootstrap_servers": settings.bootstrap_servers, **client_security(settings)})
