@@ -371,7 +371,7 @@ def true_changelog_highwaters(client: dict[str, Any]) -> None:
     """
     from aiokafka import AIOKafkaConsumer
 
-    from app.log_ends import LogEnds
+    from app.log_ends import LogEnds, stop_helper
 
     cls = faust_aiokafka.AIOKafkaConsumerThread
     if getattr(cls, "_orderhub_true_highwaters", False):
@@ -393,7 +393,7 @@ def true_changelog_highwaters(client: dict[str, Any]) -> None:
         await stop(self)
         ends = self.__dict__.pop("_orderhub_log_ends", None)
         if ends is not None:
-            await ends.consumer.stop()
+            await stop_helper(ends.consumer, "recovery-highwaters")
 
     cls._highwaters = _highwaters  # type: ignore[method-assign]
     cls.on_thread_stop = on_thread_stop  # type: ignore[method-assign]

@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 
 from app.admin import client_security, topic_partitions
 from app.brokers import _quiet_aiokafka
-from app.log_ends import LogEnds, park
+from app.log_ends import LogEnds, park, stop_helper
 from app.operations.lag import PartitionKey, PartitionOffsets, Snapshot
 from app.settings import Settings
 
@@ -67,7 +67,7 @@ class LagReader:
         self._started = True
 
     async def stop(self) -> None:
-        await self._consumer.stop()
+        await stop_helper(self._consumer, "lag-reader")
         await self._admin.close()
         self._started = False
 

@@ -18,8 +18,14 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from app.logs import get_logger
+
+log = get_logger("orderhub.kafka")
+
 #: how long the fetch of the last batches may take before the reported ends are kept
 FETCH_S = 5.0
+#: how long a helper consumer's `stop()` may take at shutdown
+STOP_S = 10.0
 
 
 class LogEnds:
@@ -60,6 +66,19 @@ async def _last_offsets(consumer: AIOKafkaConsumer, reported: dict[TopicPartitio
     finally:
         park(consumer)
     return found
+
+
+async def stop_helper(consumer: AIOKafkaConsumer, what: str) -> bool:
+    """Stop a helper consumer, but give up after STOP_S (with a warning): aiokafka 0.14's
+    `stop()` can fail to return (see `park`), and a worker's shutdown must not wait on a
+    helper. Faust waits at most 60 s for its consumer thread, and process supervisors send
+    SIGKILL sooner than that."""
+    try:
+        await asyncio.wait_for(consumer.stop(), STOP_S)
+    except TimeoutError:
+        log.warning("helper_consumer.stop_timeout", consumer=what, waited_s=STOP_S)
+        return False
+    return True
 
 
 def park(consumer: AIOKafkaConsumer) -> None:

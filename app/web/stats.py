@@ -22,7 +22,7 @@ from app.console import stats
 from app.console.queries import MAX_SCAN, stuck_reason
 from app.console.roles import Permission, Principal
 from app.domain import approvals as ap
-from app.log_ends import log_end_offsets
+from app.log_ends import log_end_offsets, stop_helper
 from app.main import app, settings, topic_names
 from app.web.api import api, gather, json_response
 from tables.console import approvals_table
@@ -102,4 +102,4 @@ class DlqOffsetsClient(Service):
     async def on_stop(self) -> None:
         consumer = _offsets.pop("c", None)
         if consumer is not None:
-            await consumer.stop()
+            await stop_helper(consumer, "dlq-offsets")
