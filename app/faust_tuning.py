@@ -11,6 +11,7 @@ partitions after a restart). Findings and evidence: docs/reliability.md.
 7. `true_changelog_highwaters`: table recovery reads the changelog up to its real end.
 8. `long_transaction_timeout`: a broker outage does not time out the open transactions.
 9. `retry_coordinator_lookups`: a connection lost while a commit looks up its coordinator is retried.
+10. `commit_before_forgetting_revoked`: no exactly_once transaction stays open across a rebalance.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -457,3 +458,64 @@ def retry_coordinator_lookups() -> None:
 
     Sender._find_coordinator = _find_coordinator  # type: ignore[method-assign]
     Sender._orderhub_coordinator_retry = True  # type: ignore[attr-defined]
+
+
+def commit_before_forgetting_revoked() -> None:
+    """Under exactly_once, the commit Faust makes when partitions are revoked includes them.
+
+    On a rebalance Faust first forgets the acked offsets of every revoked partition
+    (faust/transport/consumer.py, `Consumer.on_partitions_revoked`) and only then lets its
+    handler wait for the agents and commit: the commit finds nothing to commit for them
+    ("Discarded commit for revoked partitions"), and their transactions stay open. A
+    partition that moves to another worker is safe: the new owner's producer fences the old
+    one and the broker aborts that transaction. A partition the worker keeps (eager
+    rebalancing revokes everything, then hands most partitions back) is not: its producer
+    and its open transaction carry on, the consumer is sought back to the last committed
+    offset, and table recovery re-reads the committed changelog over the newer local state.
+    The events since the last commit are then processed again on that older state, and
+    their outputs, already in the open transaction, are written a second time into it: one
+    decision's command twice with the same command_id (docs/reliability.md, finding 3).
+
+    Here the offsets are forgotten after the handler, so its commit (Faust's
+    `commit_and_end_transactions`, after the agents went idle) covers the revoked
+    partitions as Kafka Streams commits its tasks on revocation: no transaction spans a
+    rebalance. The member still owns its partitions until it rejoins, so no other worker
+    can have started on them yet.
+    """
+    from faust.transport.consumer import CONSUMER_PARTITIONS_REVOKED, Consumer
+    from faust.utils.tracing import traced_from_parent_span
+    from mode import Service
+
+    from app.logs import get_logger
+
+    if getattr(Consumer, "_orderhub_commit_before_forgetting", False):
+        return
+    revoke_log = get_logger("orderhub.rebalance")
+    original = Consumer.on_partitions_revoked
+
+    async def on_partitions_revoked(self: Any, revoked: Any) -> None:
+        if not self.app.in_transaction:
+            return await original(self, revoked)
+        span = self.app._start_span_from_rebalancing("on_partitions_revoked")
+        T = traced_from_parent_span(span)  # noqa: N806 — Faust's name for it
+        with span:
+            if self._active_partitions is not None:
+                self._active_partitions.difference_update(revoked)
+            self._paused_partitions.difference_update(revoked)
+            pending = sorted(f"{tp.topic}[{tp.partition}]" for tp in revoked if self._acked.get(tp))
+            if pending:  # what Faust would have left in open transactions
+                revoke_log.info("rebalance.commit_revoked", partitions=pending)
+            try:
+                await T(self._on_partitions_revoked, partitions=revoked)(revoked)
+            finally:
+                for tp in revoked:
+                    self._gap.pop(tp, None)
+                    self._acked.pop(tp, None)
+                    self._acked_index.pop(tp, None)
+                    self._read_offset.pop(tp, None)
+                    self._committed_offset.pop(tp, None)
+        return None
+
+    Consumer.on_partitions_revoked = Service.transitions_to(CONSUMER_PARTITIONS_REVOKED)(  # type: ignore[method-assign]
+        on_partitions_revoked)
+    Consumer._orderhub_commit_before_forgetting = True  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ from app.admin import client_security, ssl_context
 from app.faust_tuning import (
     CommitGate,
     DeliveryGuard,
+    commit_before_forgetting_revoked,
     fetch_only_active_partitions,
     fix_gap_accounting,
     install_commit_gate,
@@ -91,4 +92,5 @@ fetch_only_active_partitions()
 rebuild_regained_partitions()
 long_transaction_timeout()
 retry_coordinator_lookups()
+commit_before_forgetting_revoked()
 true_changelog_highwaters({"bootstrap_servers": settings.bootstrap_servers, **client_security(settings)})

@@ -238,6 +238,35 @@ async def diagnose(p: Pipeline, olis: set[str]) -> str:
     return "\n".join(lines)
 
 
+async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
+    """Where the copies of these commands sit (partition, offset, write time, origin and trace
+    headers), and the workers' log lines about rebalances and transactions."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level="read_committed",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    lines = []
+    try:
+        tps = [TopicPartition(p.names.fulfillment_commands, i) for i in range(PARTITIONS)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for r in records:
+                    value = orjson.loads(r.value)
+                    if value.get("command_id") in command_ids:
+                        headers = {k: v.decode(errors="replace") for k, v in r.headers}
+                        lines.append(f"{value['command_id']} {value['oli']} attempt={value.get('attempt')} "
+                                     f"partition={r.partition} offset={r.offset} timestamp={r.timestamp} "
+                                     f"headers={headers}")
+    finally:
+        await consumer.stop()
+    words = ("Discarded commit", "transactional", "begin_transaction", "fenced", "Fenced", "revoked",
+             "generation id", "worker.starting", "paid_first", "crash")
+    log_lines = [line for line in (p.log_path.read_text(errors="replace").splitlines() if p.log_path.exists() else [])
+                 if any(w in line for w in words)]
+    return "\n".join(lines + ["worker log (rebalances, transactions):"] + log_lines[-150:])
+
+
 def _oli_of(record: dict[str, Any]) -> str:
     from app.domain.identity import make_oli
 

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from app.demo_data import OrderStory, generate
-from tests.integration.harness import Pipeline, diagnose, final_orders, wait_inputs_consumed
+from tests.integration.harness import Pipeline, diagnose, duplicate_report, final_orders, wait_inputs_consumed
 from tests.integration.test_pipeline import _messages
 from tests.integration.test_watchdog import LossyWarehouse
 
@@ -45,7 +45,9 @@ async def _assert_exactly_once(pipeline: Pipeline, stories: list[OrderStory]) ->
     assert set(per_order) == paid  # none for unpaid or cancelled orders
     problems = []  # checked at the end, so that a failing run still reports every figure
     if not all(n == 1 for n in ships.values()):
-        problems.append(f"a decision's command written more than once: {ships.most_common(3)}")
+        twice = {command_id for command_id, n in ships.items() if n > 1}
+        problems.append(f"a decision's command written more than once: {ships.most_common(3)}\n"
+                        f"{await duplicate_report(pipeline, twice)}")
     if not all(n == 1 for n in per_order.values()):
         problems.append(f"an order decided more than once: {per_order.most_common(3)}")
 
