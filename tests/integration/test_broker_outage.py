@@ -19,7 +19,7 @@ import pytest
 from app.brokers import RunningBroker
 from app.demo_data import generate
 from tests.integration.harness import Pipeline
-from tests.integration.test_exactly_once import _assert_exactly_once
+from tests.integration.test_exactly_once import assert_exactly_once
 from tests.integration.test_pipeline import _messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]
@@ -76,7 +76,7 @@ async def _scenario(pipeline: Pipeline, kafka: RunningBroker) -> None:
     first_progress_s = time.monotonic() - back_at
 
     await pipeline.produce(_messages(pipeline, second))
-    figures = await _assert_exactly_once(pipeline, stories)
+    figures = await assert_exactly_once(pipeline, stories)
     caught_up_s = time.monotonic() - back_at
     assert worker.poll() is None, "the worker was restarted or died: it must recover by itself"
 

@@ -3,8 +3,9 @@ message is processed (each paid order exactly one SHIP), every poison one is on 
 reason, and nothing is both. Then the cause of the fixable ones is fixed (their orders arrive)
 and `orderhub dlq replay` brings them back: each is processed once and none returns to the DLQ.
 
-`make test` runs 2,000 good and 200 poison messages (about a minute; up to four on an overloaded
-2-core machine); the issue's full burst, 10,000 and 1,000, runs in `make test-chaos`."""
+On the embedded broker `make test` runs 2,000 good and 200 poison messages (about a minute; up
+to four on an overloaded 2-core machine); on Apache Kafka it runs the issue's full burst, 10,000
+and 1,000."""
 
 from __future__ import annotations
 

@@ -1,0 +1,61 @@
+"""Integration, Apache Kafka with exactly_once: two workers in one group, one killed with
+SIGKILL again and again while 5,000 orders flow (issue #5's chaos scenario).
+
+What must hold, reading as other teams do (read_committed): every paid order has exactly one
+command, no order is lost, inputs are consumed to the end, and the stuck-order watchdog (a
+short SLA, a warehouse answering every command) raises no alert. Figures and findings:
+docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from app.demo_data import generate
+from tests.integration.harness import Pipeline
+from tests.integration.test_exactly_once import assert_exactly_once
+from tests.integration.test_pipeline import _messages
+from tests.integration.test_watchdog import LossyWarehouse
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_only, pytest.mark.chaos]
+
+#: the watchdog's SLA: short, so a false alert would show within the test
+STUCK_AFTER_S = 5
+
+
+async def test_two_workers_one_killed_repeatedly(broker, pipeline: Pipeline) -> None:  # type: ignore[no-untyped-def]
+    """Two workers in one group; one is SIGKILLed and restarted several times while 5,000
+    orders flow, the other stays up and takes over its partitions each time. A warehouse
+    answers every command; the watchdog runs with a short SLA and must raise no alert."""
+    assert broker.supports_transactions
+    stories = generate(5000, seed=41)
+    messages = _messages(pipeline, stories)
+    pipeline.extra_env.update({"ORDERHUB_WATCHDOG_INTERVAL_S": "2", "ORDERHUB_STUCK_AFTER_S": str(STUCK_AFTER_S),
+                               "ORDERHUB_STUCK_MAX_RECOMMANDS": "2"})
+    started = time.monotonic()
+    async with LossyWarehouse(pipeline, drop_sends={}, never="") as warehouse:
+        await asyncio.to_thread(pipeline.start_worker, "stays")
+        victim = await asyncio.to_thread(pipeline.start_worker, "killed")
+        sending = asyncio.create_task(pipeline.produce(messages, pace_s=0.002))
+        kills = 0
+        while kills < 3 or (not sending.done() and kills < 4):  # the orders are still being processed
+            await asyncio.sleep(5.0)
+            pipeline.kill(victim)
+            kills += 1
+            await asyncio.sleep(2.0)  # the survivor notices and takes over
+            victim = await asyncio.to_thread(pipeline.start_worker, "killed")
+        await sending
+        assert kills >= 3
+        figures = await assert_exactly_once(pipeline, stories)
+        # every SHIP answered; let the watchdog run past a full escalation (SLA, 2 re-sends)
+        # counted from when the last command was seen
+        await asyncio.sleep(max(0.0, figures.pop("commands_read_at") + STUCK_AFTER_S * 7 + 5 - time.monotonic()))
+    alerts = await pipeline.collect(pipeline.names.alerts, until=lambda _: False, timeout=5, settle=0, strict=False)
+    stuck = [a for a in alerts if a["kind"] == "order_stuck"]
+    print(f"\n[two workers, one killed] {figures} kills={kills} answered={len(warehouse.sends)} "
+          f"stuck_alerts={len(stuck)} in {time.monotonic() - started:.0f} s")
+    assert figures["duplicates"] == 0 and figures["lost"] == 0
+    assert not stuck, f"false stuck alerts: {stuck[:3]}"
