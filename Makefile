@@ -39,12 +39,19 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -n 2 tests/unit
 
 XDIST := -n 2 --dist loadfile
+# the longest files first, so that the two processes end at about the same time (pytest
+# collects files in the order given; a directory argument would sort them by name)
+IT := tests/integration
+IT_FILES := $(sort $(wildcard $(IT)/test_*.py))
+EMBEDDED_FIRST := $(IT)/test_connectors.py $(IT)/test_console.py $(IT)/test_bench.py
+KAFKA_FIRST := $(IT)/test_two_workers.py $(IT)/test_dlq_burst.py $(IT)/test_broker_outage.py \
+	$(IT)/test_exactly_once.py $(IT)/test_pipeline.py
 
 test-embedded: $(STAMP)
-	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest $(XDIST) tests/integration -m "integration and not kafka_only" --durations=15
+	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest $(XDIST) $(EMBEDDED_FIRST) $(filter-out $(EMBEDDED_FIRST),$(IT_FILES)) -m "integration and not kafka_only" --durations=15
 
 test-kafka: $(STAMP)
-	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest $(XDIST) tests/integration -m "integration and not embedded_only" --durations=15
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest $(XDIST) $(KAFKA_FIRST) $(filter-out $(KAFKA_FIRST),$(IT_FILES)) -m "integration and not embedded_only" --durations=15
 
 # only the two-worker kill test, on Apache Kafka (it also runs in test-kafka), e.g. to repeat it
 test-chaos: $(STAMP)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -94,6 +94,14 @@ def fetch_only_active_partitions() -> None:
     cls._orderhub_fetch_active_only = True  # type: ignore[attr-defined]
 
 
+#: how often a commit waiting for events or changelog records checks whether the worker crashed
+CRASH_CHECK_S = 1.0
+
+
+class WorkerCrashed(Exception):
+    """A commit gave up waiting because the worker has crashed."""
+
+
 class CommitGate:
     """Exactly-once commits that line up with events, whatever Faust's offset bookkeeping says.
 
@@ -137,17 +145,30 @@ class CommitGate:
         """Note a record put in Faust's producer buffer; it resolves once written."""
         self._buffered.append(record)
 
-    async def written(self) -> None:
-        """Wait until every tracked record is written (or raise its send error)."""
+    async def written(self, crashed: Callable[[], bool] = lambda: False) -> None:
+        """Wait until every tracked record is written (or raise its send error). Gives up with
+        `WorkerCrashed` once `crashed()` says the worker has crashed: its producer buffer may
+        be gone with records that will never be written, and a commit waiting for them kept
+        a crashed worker from stopping (Faust's stop waits for the commit in progress)."""
         while self._buffered:
             records, self._buffered = self._buffered, []
-            await asyncio.gather(*records)
+            pending = set(records)
+            while pending:
+                done, pending = await asyncio.wait(pending, timeout=CRASH_CHECK_S)
+                for record in done:
+                    record.result()
+                if pending and crashed():
+                    raise WorkerCrashed("the worker crashed with changelog records unwritten: no commit")
 
     @contextlib.asynccontextmanager
-    async def exclusive(self) -> AsyncIterator[None]:
+    async def exclusive(self, crashed: Callable[[], bool] = lambda: False) -> AsyncIterator[None]:
         self._open.clear()
         try:
-            await self._idle.wait()
+            while not self._idle.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), CRASH_CHECK_S)
+                if not self._idle.is_set() and crashed():
+                    raise WorkerCrashed("the worker crashed with an event in flight: no commit")
             yield
         finally:
             self._open.set()
@@ -168,9 +189,12 @@ def install_commit_gate(gate: CommitGate) -> None:
         original_put(self, fut)
 
     async def commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
-        async with gate.exclusive():
+        def crashed() -> bool:
+            return bool(self.app.crashed)
+
+        async with gate.exclusive(crashed):
             try:
-                await gate.written()
+                await gate.written(crashed)
                 return await original_commit(self, offsets, start_new_transaction)
             except Exception as exc:
                 # The transaction's outcome is unknown; continuing would commit later
@@ -369,10 +393,13 @@ def true_changelog_highwaters(client: dict[str, Any]) -> None:
     Both now come from a consumer of its own (`client`: aiokafka client arguments) through
     `LogEnds`: ListOffsets with the isolation level of the mode (read_committed under
     exactly_once gives the last stable offset from the broker), then the last batch read.
+    Under exactly_once the end is then moved back to just after the last committed record
+    (`after_last_records`): a trailing transaction marker otherwise kept recovery waiting
+    for two idle 5-second rounds on every start and takeover.
     """
     from aiokafka import AIOKafkaConsumer
 
-    from app.log_ends import LogEnds, stop_helper
+    from app.log_ends import LogEnds, after_last_records, stop_helper
 
     cls = faust_aiokafka.AIOKafkaConsumerThread
     if getattr(cls, "_orderhub_true_highwaters", False):
@@ -386,7 +413,10 @@ def true_changelog_highwaters(client: dict[str, Any]) -> None:
                                      max_partition_fetch_bytes=1024 * 1024)
             await probe.start()
             ends = self.__dict__["_orderhub_log_ends"] = LogEnds(probe)
-        return await ends(partitions)
+        found = await ends(partitions)
+        if self.consumer.in_transaction:
+            return await after_last_records(ends.consumer, found)
+        return found
 
     stop = cls.on_thread_stop
 

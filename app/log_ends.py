@@ -68,6 +68,58 @@ async def _last_offsets(consumer: AIOKafkaConsumer, reported: dict[TopicPartitio
     return found
 
 
+async def after_last_records(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int],
+                             ) -> dict[TopicPartition, int]:
+    """Per partition, the offset after the last record below `ends` that `consumer` is given
+    (with read_committed: the last committed record), 0 when there is none.
+
+    Under exactly_once a changelog's end is a transaction marker, not a record. Faust's
+    recovery then never reads "up to the end" and gives up waiting only after two idle
+    5-second rounds (faust/tables/recovery.py, `_slurp_changelogs`): ten seconds on every
+    start and every takeover. Looks back from each end in widening windows (a trailing
+    commit marker is one offset; aborted batches can be more); the partitions that do not
+    answer within FETCH_S keep `ends`."""
+    found: dict[TopicPartition, int] = {}
+    todo = {tp: end for tp, end in ends.items() if end > 0}
+    found.update({tp: 0 for tp, end in ends.items() if end <= 0})
+    window = 2
+    try:
+        while todo:
+            consumer.assign(list(todo))
+            starts = {tp: max(0, end - window) for tp, end in todo.items()}
+            for tp, start in starts.items():
+                consumer.seek(tp, start)
+            last: dict[TopicPartition, int] = {}
+            await asyncio.wait_for(_read_until(consumer, todo, last), FETCH_S)
+            for tp in list(todo):
+                if tp in last:
+                    found[tp] = last[tp] + 1
+                    del todo[tp]
+                elif starts[tp] == 0:
+                    found[tp] = 0  # no record at all: only markers and aborted batches
+                    del todo[tp]
+            window *= 16
+    except TimeoutError:
+        pass
+    finally:
+        park(consumer)
+    return {tp: found.get(tp, end) for tp, end in ends.items()}
+
+
+async def _read_until(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int],
+                      last: dict[TopicPartition, int]) -> None:
+    pending = set(ends)
+    while pending:
+        batch = await consumer.getmany(*pending, timeout_ms=200)
+        for tp, records in batch.items():
+            below = [r.offset for r in records if r.offset < ends[tp]]
+            if below:
+                last[tp] = max(last.get(tp, -1), below[-1])
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+
+
 async def stop_helper(consumer: AIOKafkaConsumer, what: str) -> bool:
     """Stop a helper consumer, but give up after STOP_S (with a warning): aiokafka 0.14's
     `stop()` can fail to return (see `park`), and a worker's shutdown must not wait on a

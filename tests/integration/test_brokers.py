@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from app.brokers import probe_transactions_async
-from app.log_ends import LogEnds, log_end_offsets
+from app.log_ends import LogEnds, after_last_records, log_end_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -151,5 +151,44 @@ async def test_log_end_offsets_count_every_record_of_the_last_batch(broker) -> N
         assert await ends(tps) == {tps[0]: 8, tps[1]: 0}
         assert await ends(tps) == {tps[0]: 8, tps[1]: 0}  # remembered, not fetched again
         assert await log_end_offsets(consumer, tps[:1]) == {tps[0]: 8}
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.kafka_only
+async def test_after_last_records_finds_the_last_committed_record_behind_markers_and_aborted_batches(broker) -> None:
+    """Under exactly_once a changelog ends with a transaction marker; table recovery's end is
+    the offset after the last committed record (`after_last_records`), found behind a commit
+    marker, behind an aborted transaction, and 0 where nothing was ever committed."""
+    topic = _topic("txn-ends")
+    await _create_topic(broker.bootstrap, topic, partitions=3)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap,
+                                transactional_id=f"orderhub-test-{uuid.uuid4().hex[:10]}")
+    await producer.start()
+    try:
+        await producer.begin_transaction()  # partition 0: 3 records at 0..2, commit marker at 3
+        for i in range(3):
+            await producer.send(topic, f"c{i}".encode(), partition=0)
+        await producer.commit_transaction()
+        await producer.begin_transaction()  # partition 1: 2 committed at 0..1 (+ marker), 20 aborted
+        for i in range(2):
+            await producer.send(topic, f"c{i}".encode(), partition=1)
+        await producer.commit_transaction()
+        await producer.begin_transaction()
+        for i in range(20):
+            await producer.send(topic, f"a{i}".encode(), partition=1)
+        await producer.send(topic, b"a", partition=2)  # partition 2: an aborted record only
+        await producer.flush()
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+    consumer = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, enable_auto_commit=False,
+                                isolation_level="read_committed")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(3)]
+        ends = await LogEnds(consumer)(tps)
+        assert ends == {tps[0]: 4, tps[1]: 24, tps[2]: 2}  # the last stable offsets: after the markers
+        assert await after_last_records(consumer, ends) == {tps[0]: 3, tps[1]: 2, tps[2]: 0}
     finally:
         await consumer.stop()

@@ -91,3 +91,46 @@ async def test_a_failed_changelog_record_fails_the_commit() -> None:
     record.set_exception(RuntimeError("fenced"))
     with pytest.raises(RuntimeError, match="fenced"):
         await gate.written()
+
+
+async def test_a_crashed_worker_stops_waiting_for_records_that_will_never_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import faust_tuning
+
+    monkeypatch.setattr(faust_tuning, "CRASH_CHECK_S", 0.01)
+    gate = CommitGate()
+    gate.track(asyncio.get_running_loop().create_future())  # its producer buffer died: never resolved
+    crashed = False
+    waiting = asyncio.create_task(gate.written(lambda: crashed))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # a live worker keeps waiting
+    crashed = True
+    with pytest.raises(faust_tuning.WorkerCrashed):
+        await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_crashed_worker_stops_waiting_for_an_event_that_never_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app import faust_tuning
+
+    monkeypatch.setattr(faust_tuning, "CRASH_CHECK_S", 0.01)
+    gate = CommitGate()
+    stuck = asyncio.Event()
+
+    async def never_ending() -> None:
+        async with gate.processing(FakeEvent(FakeMessage(("t", 0), 1))):
+            await stuck.wait()
+
+    agent = asyncio.create_task(never_ending())
+    await asyncio.sleep(0.01)
+    crashed = False
+
+    async def commit() -> None:
+        async with gate.exclusive(lambda: crashed):
+            pass
+
+    committing = asyncio.create_task(commit())
+    await asyncio.sleep(0.05)
+    assert not committing.done()
+    crashed = True
+    with pytest.raises(faust_tuning.WorkerCrashed):
+        await asyncio.wait_for(committing, 1)
+    agent.cancel()
