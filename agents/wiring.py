@@ -50,9 +50,10 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
         try:
             with tracing.step(event.message):
                 if gated:
-                    async with commit_gate.processing(event):
-                        await handle(event)
-                        trace_processed(event.message)
+                    async with commit_gate.processing(event, current=still_current) as go:
+                        if go:
+                            await handle(event)
+                            trace_processed(event.message)
                 else:
                     await handle(event)
                     event.ack()
@@ -62,6 +63,14 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
                          offset=event.message.offset, error=repr(exc), exc_info=True)
             await app.crash(exc)
             raise
+
+
+def still_current(event: Any) -> bool:
+    """Whether an event may still be processed: fetched in the current generation and no
+    rebalance under way. Faust checks this when a stream hands an event out; an agent that
+    then waits for the commit gate can see a rebalance begin and end meanwhile. Skipped
+    events are not acked, so they are read again by whoever owns the partition now."""
+    return bool(app.flow_control.is_active()) and event.message.generation_id == app.consumer_generation_id
 
 
 async def send(topic: Any, key: bytes | None, value: bytes, source: Any) -> None:

@@ -129,12 +129,20 @@ class CommitGate:
         self._open.set()
 
     @contextlib.asynccontextmanager
-    async def processing(self, event: Any) -> AsyncIterator[None]:
+    async def processing(self, event: Any, current: Callable[[Any], bool] = lambda event: True,
+                         ) -> AsyncIterator[bool]:
+        """Hold the gate while `event` is processed; yields False (process nothing, no ack) when
+        `current(event)` says, once the gate is open, that the event no longer belongs to this
+        worker's current assignment: an agent can hold an event across a rebalance, and the
+        rebalance's commit has then ended the transaction its outputs would join."""
         await self._open.wait()
+        if not current(event):
+            yield False
+            return
         self._active += 1
         self._idle.clear()
         try:
-            yield
+            yield True
             event.ack()
         finally:
             self._active -= 1

@@ -134,3 +134,23 @@ async def test_a_crashed_worker_stops_waiting_for_an_event_that_never_ends(monke
     with pytest.raises(faust_tuning.WorkerCrashed):
         await asyncio.wait_for(committing, 1)
     agent.cancel()
+
+
+async def test_an_event_that_is_no_longer_current_is_neither_processed_nor_acked() -> None:
+    gate = CommitGate()
+    event = FakeEvent(FakeMessage(("t", 0), 7))
+    generation = {"now": 1}
+
+    async def commit() -> None:  # a rebalance's commit runs while the agent waits at the gate
+        async with gate.exclusive():
+            generation["now"] = 2
+            await asyncio.sleep(0.01)
+
+    committing = asyncio.create_task(commit())
+    await asyncio.sleep(0)
+    async with gate.processing(event, current=lambda e: generation["now"] == 1) as go:
+        processed = go
+    await committing
+    assert processed is False and event.acked == []
+    async with gate.exclusive():  # nothing counts as in flight
+        pass
