@@ -554,6 +554,15 @@ def commit_before_forgetting_revoked() -> None:
                     self._committed_offset.pop(tp, None)
         return None
 
+    async def commit_and_end_transactions(self: Any) -> None:
+        # Faust ends the transactions here, at a rebalance as at a stop. At a rebalance the
+        # worker goes on: timers still write tables (changelog records) before the partitions
+        # are assigned again, and a producer without a transaction refuses them ("Can't send
+        # messages while not in transaction", a crash). So only a stop ends them.
+        await self.commit(start_new_transaction=bool(not self.should_stop and self.app.in_transaction
+                                                     and not self.app.should_stop))
+
     Consumer.on_partitions_revoked = Service.transitions_to(CONSUMER_PARTITIONS_REVOKED)(  # type: ignore[method-assign]
         on_partitions_revoked)
+    Consumer.commit_and_end_transactions = commit_and_end_transactions  # type: ignore[method-assign]
     Consumer._orderhub_commit_before_forgetting = True  # type: ignore[attr-defined]

@@ -56,3 +56,20 @@ async def test_at_least_once_keeps_faust_s_order() -> None:
     consumer = _consumer(in_transaction=False, seen=seen)
     await Consumer.on_partitions_revoked(consumer, {REVOKED})
     assert seen == [{KEPT: [10]}]
+
+
+async def test_a_rebalance_commit_begins_new_transactions_and_only_a_stop_ends_them() -> None:
+    commit_before_forgetting_revoked()
+    calls: list[bool] = []
+
+    async def commit(start_new_transaction: bool = True) -> bool:
+        calls.append(start_new_transaction)
+        return True
+
+    rebalancing = SimpleNamespace(should_stop=False, app=SimpleNamespace(in_transaction=True, should_stop=False),
+                                  commit=commit)
+    stopping = SimpleNamespace(should_stop=True, app=SimpleNamespace(in_transaction=True, should_stop=True),
+                               commit=commit)
+    await Consumer.commit_and_end_transactions(rebalancing)
+    await Consumer.commit_and_end_transactions(stopping)
+    assert calls == [True, False]
