@@ -516,9 +516,10 @@ def commit_before_forgetting_revoked() -> None:
 
     Here the offsets are forgotten after the handler, so its commit (Faust's
     `commit_and_end_transactions`, after the agents went idle) covers the revoked
-    partitions as Kafka Streams commits its tasks on revocation: no transaction spans a
+    partitions as Kafka Streams commits its tasks on revocation: no event's outputs span a
     rebalance. The member still owns its partitions until it rejoins, so no other worker
-    can have started on them yet.
+    can have started on them yet. That commit begins the next transactions at once (only
+    a stop ends them): timers write tables between the revocation and the assignment.
     """
     from faust.transport.consumer import CONSUMER_PARTITIONS_REVOKED, Consumer
     from faust.utils.tracing import traced_from_parent_span
