@@ -14,9 +14,9 @@ One fetch round for the partitions that changed; none for idle ones.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from app.logs import get_logger
 
@@ -60,7 +60,11 @@ async def _last_offsets(consumer: AIOKafkaConsumer, reported: dict[TopicPartitio
     try:
         for tp, end in reported.items():
             consumer.seek(tp, end - 1)
-        await asyncio.wait_for(_read_last(consumer, reported, found), FETCH_S)
+        def first_batch(tp: TopicPartition, records: list[ConsumerRecord]) -> bool:
+            found[tp] = records[-1].offset + 1
+            return True
+
+        await asyncio.wait_for(_fetch(consumer, reported, first_batch), FETCH_S)
     except TimeoutError:
         pass  # the partitions that did not answer keep their reported end
     finally:
@@ -90,7 +94,15 @@ async def after_last_records(consumer: AIOKafkaConsumer, ends: dict[TopicPartiti
             for tp, start in starts.items():
                 consumer.seek(tp, start)
             last: dict[TopicPartition, int] = {}
-            await asyncio.wait_for(_read_until(consumer, todo, last), FETCH_S)
+
+            def below_end(tp: TopicPartition, records: list[ConsumerRecord], ends: dict[TopicPartition, int] = todo,
+                          last: dict[TopicPartition, int] = last) -> bool:
+                offsets = [r.offset for r in records if r.offset < ends[tp]]
+                if offsets:
+                    last[tp] = max(last.get(tp, -1), offsets[-1])
+                return False
+
+            await asyncio.wait_for(_fetch(consumer, todo, below_end), FETCH_S)
             for tp in list(todo):
                 if tp in last:
                     found[tp] = last[tp] + 1
@@ -106,15 +118,16 @@ async def after_last_records(consumer: AIOKafkaConsumer, ends: dict[TopicPartiti
     return {tp: found.get(tp, end) for tp, end in ends.items()}
 
 
-async def _read_until(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int],
-                      last: dict[TopicPartition, int]) -> None:
+async def _fetch(consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int],
+                 take: Callable[[TopicPartition, list[ConsumerRecord]], bool]) -> None:
+    """Fetch the sought partitions until `take(tp, records)` says a partition is done or its
+    position reaches its end (a transaction marker at the end has no record)."""
     pending = set(ends)
     while pending:
         batch = await consumer.getmany(*pending, timeout_ms=200)
         for tp, records in batch.items():
-            below = [r.offset for r in records if r.offset < ends[tp]]
-            if below:
-                last[tp] = max(last.get(tp, -1), below[-1])
+            if records and take(tp, records):
+                pending.discard(tp)
         for tp in list(pending):
             if await consumer.position(tp) >= ends[tp]:
                 pending.discard(tp)
@@ -138,18 +151,3 @@ def park(consumer: AIOKafkaConsumer) -> None:
     assigned. Not `assign([])`: aiokafka 0.14's `stop()` then never returns (its fetch
     routine does not finish cancelling), which hung the lag reader's shutdown."""
     consumer.pause(*consumer.assignment())
-
-
-async def _read_last(consumer: AIOKafkaConsumer, reported: dict[TopicPartition, int],
-                     found: dict[TopicPartition, int]) -> None:
-    pending = set(reported)
-    while pending:
-        batch = await consumer.getmany(*pending, timeout_ms=200)
-        for tp, records in batch.items():
-            if records:
-                found[tp] = records[-1].offset + 1
-                pending.discard(tp)
-        for tp in list(pending):
-            # a transaction marker at `reported - 1` (Apache Kafka, exactly_once) has no record
-            if await consumer.position(tp) >= reported[tp]:
-                pending.discard(tp)
