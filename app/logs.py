@@ -7,6 +7,7 @@ and tracebacks never render local variables, so order data stays out of the logs
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Any
 
@@ -30,6 +31,12 @@ def _mask_pii(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
     return event_dict
 
 
+def _add_pid(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Which process wrote the line: several workers on one host often share a log."""
+    event_dict["pid"] = os.getpid()
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     shared: list[Any] = [
@@ -37,6 +44,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_pid,
         _mask_pii,
         add_trace_ids,  # trace_id/span_id of the current span, when tracing
     ]

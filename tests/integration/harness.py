@@ -67,6 +67,7 @@ class Pipeline:
             proc = subprocess.Popen([sys.executable, "-m", "app.cli", "worker"], env=env,
                                     stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT,
                                     start_new_session=True)
+        self._note(f"worker {name!r} started: pid {proc.pid}")
         wait_ready(proc, data_dir, self.log_path, timeout=120)
         self.workers.append(proc)
         return proc
@@ -79,6 +80,12 @@ class Pipeline:
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        self._note(f"worker pid {proc.pid} killed (SIGKILL)")
+
+    def _note(self, line: str) -> None:
+        """A line of the test's own in the workers' log, to read their lines against."""
+        with self.log_path.open("a") as log:
+            log.write(f"--- {time.strftime('%H:%M:%S')} harness: {line}\n")
 
     def stop(self, proc: subprocess.Popen[bytes]) -> int:
         if proc.poll() is None:
