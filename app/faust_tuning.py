@@ -12,6 +12,7 @@ partitions after a restart). Findings and evidence: docs/reliability.md.
 8. `long_transaction_timeout`: a broker outage does not time out the open transactions.
 9. `retry_coordinator_lookups`: a connection lost while a commit looks up its coordinator is retried.
 10. `commit_before_forgetting_revoked`: no exactly_once transaction stays open across a rebalance.
+11. `stop_producers_of_moved_partitions`: a partition that moved away leaves no producer behind.
 
 Faust's aiokafka driver hard-codes ``fetch_max_wait_ms=1500`` for the worker consumer
 (faust/transport/drivers/aiokafka.py). On a quiet topic a fetch then waits up to 1.5 s
@@ -567,3 +568,59 @@ def commit_before_forgetting_revoked() -> None:
         on_partitions_revoked)
     Consumer.commit_and_end_transactions = commit_and_end_transactions  # type: ignore[method-assign]
     Consumer._orderhub_commit_before_forgetting = True  # type: ignore[attr-defined]
+
+
+def _in_transaction(producer: Any) -> bool:
+    manager = getattr(producer, "_txn_manager", None)
+    return manager is not None and manager.is_in_transaction()
+
+
+def stop_producers_of_moved_partitions() -> None:
+    """Under exactly_once, a rebalance stops the producer of every partition that is no longer
+    this worker's to process, including those it now keeps only a standby copy of.
+
+    Faust stops the transactional producers of the revoked partitions (faust/transport/
+    consumer.py, `TransactionManager.on_rebalance`) but skips each partition the assignor
+    has just made a standby of this worker (`_tps_to_active_tpgs`). The assignor lists the
+    standby partitions of a topic group for its source topics too, so with one standby
+    replica every partition that moves to another worker becomes a standby here and its
+    producer is never stopped. The new owner's producer fences it. When the partition
+    comes back (its owner was killed), Faust finds that fenced producer, fails to begin a
+    transaction on it ("IN_TRANSACTION -> IN_TRANSACTION", logged and ignored) and uses it:
+    the first send or commit fails ("Can't send messages while not in transaction",
+    `ProducerFenced`) and the worker crashes (docs/reliability.md, finding 13).
+
+    Here every producer whose transactional id no active partition of the new assignment
+    maps to is stopped before Faust starts those of the assignment, so a partition that
+    comes back gets a new producer, which fences the previous owner's as it should. Its
+    transaction is empty: the revoke commit (`commit_before_forgetting_revoked`) committed
+    the partition's work and no event is processed between the revocation and the assignment.
+    """
+    from faust.transport.consumer import TransactionManager
+
+    from app.logs import get_logger
+
+    if getattr(TransactionManager, "_orderhub_stops_moved", False):
+        return
+    rebalance_log = get_logger("orderhub.rebalance")
+    original = TransactionManager.on_rebalance
+
+    original_start = TransactionManager._start_transactions
+
+    async def on_rebalance(self: Any, assigned: Any, revoked: Any, newly_assigned: Any) -> None:
+        producers = self.producer._transaction_producers
+        moved = sorted(set(producers) - self._tps_to_transactional_ids(assigned))
+        if moved:
+            rebalance_log.info("rebalance.producers_stopped", transactional_ids=moved)
+            await self._stop_transactions(moved)
+        await original(self, assigned, revoked, newly_assigned)
+
+    async def _start_transactions(self: Any, tids: Any) -> None:
+        # a kept partition's transaction was begun by the revoke commit already; beginning it
+        # again only logs "Invalid state transition IN_TRANSACTION -> IN_TRANSACTION"
+        producers = self.producer._transaction_producers
+        await original_start(self, [tid for tid in tids if not _in_transaction(producers.get(tid))])
+
+    TransactionManager.on_rebalance = on_rebalance  # type: ignore[method-assign]
+    TransactionManager._start_transactions = _start_transactions  # type: ignore[method-assign]
+    TransactionManager._orderhub_stops_moved = True  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from app.faust_tuning import (
     retry_coordinator_lookups,
     seek_before_resume,
     set_consumer_fetch_wait,
+    stop_producers_of_moved_partitions,
     true_changelog_highwaters,
 )
 from app.offset_trace import install as install_offset_trace
@@ -93,4 +94,5 @@ rebuild_regained_partitions()
 long_transaction_timeout()
 retry_coordinator_lookups()
 commit_before_forgetting_revoked()
+stop_producers_of_moved_partitions()
 true_changelog_highwaters({"bootstrap_servers": settings.bootstrap_servers, **client_security(settings)})

@@ -107,9 +107,13 @@ class Pipeline:
             self.stop(proc)
 
     def log_tail(self, n: int = 40) -> str:
+        return "\n".join(self.log_lines()[-n:])
+
+    def log_lines(self) -> list[str]:
+        """Every line the workers (and the harness's notes) wrote so far."""
         if not self.log_path.exists():
-            return ""
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+            return []
+        return self.log_path.read_text(errors="replace").splitlines()
 
     async def produce(self, messages: Iterable[tuple[str, bytes | None, bytes]], *, pace_s: float = 0.0) -> int:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5,
