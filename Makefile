@@ -27,9 +27,10 @@ bench: $(STAMP)
 # its own broker). Their time goes mostly into waiting (broker start, group joins, settle
 # periods), so four of them share two cores well. Then the browser test. Each suite's
 # output is printed when it ends.
-# Chaos tests: test-embedded runs the channel pause and a lean DLQ burst; test-kafka the channel
-# pause, 1,000 poison among 10,000 good messages, a stalled committer's lag alert, the broker
-# stopped for 20 s mid-stream and the single-worker kill -9 test.
+# Chaos tests: test-embedded runs the channel pause and a lean DLQ burst; test-kafka two workers
+# with one killed again and again, the channel pause, 1,000 poison among 10,000 good messages, a
+# stalled committer's lag alert, the broker stopped for 20 s mid-stream and the single-worker
+# kill -9 test.
 test: test-unit
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-embedded test-kafka
 	$(MAKE) --no-print-directory test-e2e
@@ -43,18 +44,17 @@ XDIST := -n 2 --dist loadfile
 IT := tests/integration
 IT_FILES := $(sort $(wildcard $(IT)/test_*.py))
 EMBEDDED_FIRST := $(IT)/test_connectors.py $(IT)/test_console.py $(IT)/test_bench.py
-KAFKA_FIRST := $(IT)/test_dlq_burst.py $(IT)/test_broker_outage.py $(IT)/test_exactly_once.py \
-	$(IT)/test_pipeline.py
+KAFKA_FIRST := $(IT)/test_two_workers.py $(IT)/test_dlq_burst.py $(IT)/test_broker_outage.py \
+	$(IT)/test_exactly_once.py $(IT)/test_pipeline.py
 
 test-embedded: $(STAMP)
 	ORDERHUB_TEST_BROKER=embedded $(PY) -m pytest $(XDIST) $(EMBEDDED_FIRST) $(filter-out $(EMBEDDED_FIRST),$(IT_FILES)) -m "integration and not kafka_only" --durations=15
 
 test-kafka: $(STAMP)
-	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest $(XDIST) $(KAFKA_FIRST) $(filter-out $(KAFKA_FIRST),$(IT_FILES)) -m "integration and not chaos and not embedded_only" --durations=15
+	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest $(XDIST) $(KAFKA_FIRST) $(filter-out $(KAFKA_FIRST),$(IT_FILES)) -m "integration and not embedded_only" --durations=15
 
-# two workers, one killed with SIGKILL again and again, on Apache Kafka with exactly_once, a
-# warehouse answering and the watchdog on; not in `make test` while it fails now and then
-# (docs/reliability.md, finding 3 and the open items after finding 12)
+# the chaos tests that need Apache Kafka on their own (part of test-kafka): two workers, one
+# killed with SIGKILL again and again, exactly_once, a warehouse answering, the watchdog on
 test-chaos: $(STAMP)
 	ORDERHUB_TEST_BROKER=kafka $(PY) -m pytest tests/integration -m chaos
 
