@@ -170,6 +170,32 @@ class Pipeline:
         finally:
             await consumer.stop()
 
+    async def read_all(self, topic: str, *, timeout: float = 180.0) -> list[dict[str, Any]]:  # noqa: ASYNC109
+        """Every record of `topic` committed when the call starts (read_committed, up to each
+        partition's last stable offset). Unlike `collect` with a short timeout, it neither cuts
+        a long topic short on a loaded machine nor waits once the end is reached."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+                                    isolation_level="read_committed", enable_auto_commit=False,
+                                    fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
+        await consumer.start()
+        records: list[dict[str, Any]] = []
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning()
+            ends = await consumer.end_offsets(partitions)
+            deadline = time.monotonic() + timeout
+            while behind := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{topic}: not read to its end within {timeout:.0f} s "
+                                         f"({len(records)} records, behind on {behind})")
+                batch = await consumer.getmany(*behind, timeout_ms=200)
+                for recs in batch.values():
+                    records.extend(orjson.loads(r.value) for r in recs)
+            return records
+        finally:
+            await consumer.stop()
+
 
 def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The last state of each order seen on `order-events` (its highest version)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -192,3 +193,33 @@ async def test_after_last_records_finds_the_last_committed_record_behind_markers
         assert await after_last_records(consumer, ends) == {tps[0]: 3, tps[1]: 2, tps[2]: 0}
     finally:
         await consumer.stop()
+
+
+@pytest.mark.kafka_only
+async def test_the_harness_reads_a_topic_to_its_end_behind_markers_and_aborted_batches(broker) -> None:
+    """`Pipeline.read_all` (what the exactly-once checks read outputs with) returns every committed
+    record and stops at the end, also where a partition ends with a marker or aborted records."""
+    from tests.integration.harness import PARTITIONS, Pipeline
+
+    topic = _topic("read-all")
+    await _create_topic(broker.bootstrap, topic, partitions=PARTITIONS)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap,
+                                transactional_id=f"orderhub-test-{uuid.uuid4().hex[:10]}")
+    await producer.start()
+    try:
+        await producer.begin_transaction()
+        for i in range(3):
+            await producer.send(topic, f'{{"c": {i}}}'.encode(), partition=0)
+        for i in range(3, 5):
+            await producer.send(topic, f'{{"c": {i}}}'.encode(), partition=1)
+        await producer.commit_transaction()
+        await producer.begin_transaction()
+        for i in range(20):
+            await producer.send(topic, f'{{"a": {i}}}'.encode(), partition=1 + i % 2)
+        await producer.flush()
+        await producer.abort_transaction()
+    finally:
+        await producer.stop()
+    records = await asyncio.wait_for(Pipeline.read_all(SimpleNamespace(bootstrap=broker.bootstrap), topic),  # type: ignore[arg-type]
+                                     timeout=60)
+    assert sorted(r["c"] for r in records) == [0, 1, 2, 3, 4]

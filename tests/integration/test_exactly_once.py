@@ -56,8 +56,7 @@ async def assert_exactly_once(pipeline: Pipeline, stories: list[OrderStory]) -> 
                                                  names.order_inputs_paid))
     assert not left, f"inputs not consumed to the end (a skipped or stuck offset): {left}"
     print(f"[exactly once] inputs consumed after {time.monotonic() - t0:.0f} s", flush=True)
-    events = await pipeline.collect(pipeline.names.order_events, until=lambda recs: False,
-                                    timeout=10, settle=0, strict=False)
+    events = await pipeline.read_all(pipeline.names.order_events)
     final = final_orders(events)
     lost = {s.oli for s in stories} - set(final)
     assert not lost, f"{len(lost)} orders never reached order-events, e.g. {sorted(lost)[:3]}"
