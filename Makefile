@@ -27,8 +27,10 @@ bench: $(STAMP)
 # its own broker). Their time goes mostly into waiting (broker start, group joins, settle
 # periods), so four of them share two cores well. Then the browser test. Each suite's
 # output is printed when it ends.
-# Chaos tests: test-embedded runs the channel pause and a lean DLQ burst; test-kafka two workers
-# with one killed again and again, the channel pause, 1,000 poison among 10,000 good messages, a
+# A test of broker-independent behaviour runs once: the adapters, merges, tracing, DLQ replay and
+# topic pause on the embedded broker; the watchdog and channel pause on Apache Kafka.
+# Chaos tests: test-embedded runs a lean DLQ burst; test-kafka two workers with one killed again
+# and again, a WMS losing commands, the channel pause, 1,000 poison among 10,000 good messages, a
 # stalled committer's lag alert, the broker stopped for 20 s mid-stream and the single-worker
 # kill -9 test.
 test: test-unit

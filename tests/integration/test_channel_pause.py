@@ -18,7 +18,7 @@ from tests.integration.harness import Pipeline
 from tests.integration.test_pause_resume import _wait_for_log
 from tests.integration.test_pipeline import _messages
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]  # broker-independent parking and release: once, on Apache Kafka (exactly_once)
 
 
 def _channel(oli: str) -> str:

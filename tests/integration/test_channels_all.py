@@ -23,7 +23,7 @@ from app.rules import RuleSet
 from app.settings import Settings
 from tests.integration.harness import Pipeline, final_orders
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # the adapters end to end: broker-independent, once
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SHOP = "shop-9"

@@ -17,7 +17,7 @@ from app.demo_data import generate
 from app.domain import transitions
 from tests.integration.harness import Pipeline, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # the replay round trip: once here; test_dlq_burst replays on Apache Kafka
 
 
 def _paid_channel_order(seed: int = 41) -> tuple[str, bytes, bytes, str]:

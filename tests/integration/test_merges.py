@@ -20,7 +20,7 @@ from app.domain.model import Address, Amounts, Buyer, Line, Order, OrderStatus, 
 from tests.integration.console_fixture import PEOPLE, Hub
 from tests.integration.harness import PARTITIONS, Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # the merge window: broker-independent, once
 
 T0 = datetime(2026, 11, 11, 1, 0, tzinfo=UTC)
 #: long enough that nothing ships alone while a test accepts; COD orders never wait

@@ -13,7 +13,7 @@ from app.demo_data import generate
 from tests.integration.harness import Pipeline
 from tests.integration.test_pipeline import _messages
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # the control topic: broker-independent, once (test_channel_pause pauses on Apache Kafka)
 
 
 async def _wait_for_log(p: Pipeline, text: str, timeout: float = 20) -> None:  # noqa: ASYNC109

@@ -29,7 +29,7 @@ from app.demo_data import generate
 from app.tracing import trace_id_of
 from tests.integration.harness import PARTITIONS, Pipeline
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.embedded_only]  # trace propagation: broker-independent, once
 
 ORDER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 POISON_TRACE = "5c1d2e3f405162738495a6b7c8d9e0f1"
