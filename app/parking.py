@@ -33,6 +33,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from app.admin import client_security
+from app.log_ends import stop_helper
 from app.logs import get_logger
 from app.settings import Settings
 from app.topic_names import TopicNames
@@ -96,7 +97,7 @@ class ParkedReleaser:
                 await self._release_batch(consumer, producer)
         finally:
             self.consumer = None
-            await consumer.stop()
+            await stop_helper(consumer, "parking")
             await producer.stop()
 
     def _held(self, tp: TopicPartition) -> bool:

@@ -19,6 +19,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from app.admin import client_security, ensure_topics
+from app.log_ends import stop_helper
 from app.logs import get_logger
 from app.operations.control import ControlCommand, PauseState
 from app.operations.errors import OperationsError
@@ -144,7 +145,7 @@ class PauseController:
                             log.info("control.applied", action=command.action, target_type=command.target_type,
                                      target=command.target, reason=command.reason)
         finally:
-            await consumer.stop()
+            await stop_helper(consumer, "control")
 
     async def _ensure_parked_topic(self, value: bytes | None) -> None:
         """A channel's parking topic exists before this worker parks into it (`orderhub pause`
