@@ -19,10 +19,10 @@ def json_lines(monkeypatch):  # type: ignore[no-untyped-def]
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)  # before configuring: the handler writes here
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    handlers, level, config = root.handlers[:], root.level, structlog.get_config()
     configure_logging("INFO", "json")
     yield lambda: [orjson.loads(line) for line in stream.getvalue().splitlines()]
-    structlog.reset_defaults()
+    structlog.configure(**config)
     root.handlers[:], root.level = handlers, level
 
 
