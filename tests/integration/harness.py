@@ -140,14 +140,9 @@ class Pipeline:
         With `idle_timeout`, give up after that many seconds without a new record (a stall),
         while records keep coming for at most `timeout` seconds: a slow shared machine is
         not a failure, a stopped pipeline is."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
-                                    isolation_level="read_committed", enable_auto_commit=False,
-                                    fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
-        await consumer.start()
+        consumer = await self._reader(topic)
         records: list[dict[str, Any]] = []
         try:
-            consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
-            await consumer.seek_to_beginning()
             started = time.monotonic()
             deadline = started + (idle_timeout if idle_timeout is not None else timeout)
             done_at: float | None = None
@@ -174,15 +169,10 @@ class Pipeline:
         """Every record of `topic` committed when the call starts (read_committed, up to each
         partition's last stable offset). Unlike `collect` with a short timeout, it neither cuts
         a long topic short on a loaded machine nor waits once the end is reached."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
-                                    isolation_level="read_committed", enable_auto_commit=False,
-                                    fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
-        await consumer.start()
+        consumer = await self._reader(topic)
         records: list[dict[str, Any]] = []
         try:
-            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning()
+            partitions = sorted(consumer.assignment())
             ends = await consumer.end_offsets(partitions)
             deadline = time.monotonic() + timeout
             while behind := [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
@@ -195,6 +185,20 @@ class Pipeline:
             return records
         finally:
             await consumer.stop()
+
+    async def _reader(self, topic: str) -> AIOKafkaConsumer:
+        """A started read_committed consumer on every partition of `topic`, at its beginning."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, auto_offset_reset="earliest",
+                                    isolation_level="read_committed", enable_auto_commit=False,
+                                    fetch_max_wait_ms=100, max_partition_fetch_bytes=16 * 1024 * 1024)
+        await consumer.start()
+        try:
+            consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
+            await consumer.seek_to_beginning()
+        except BaseException:
+            await consumer.stop()
+            raise
+        return consumer
 
 
 def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -220,6 +220,7 @@ async def test_the_harness_reads_a_topic_to_its_end_behind_markers_and_aborted_b
         await producer.abort_transaction()
     finally:
         await producer.stop()
-    records = await asyncio.wait_for(Pipeline.read_all(SimpleNamespace(bootstrap=broker.bootstrap), topic),  # type: ignore[arg-type]
-                                     timeout=60)
+    reader = SimpleNamespace(bootstrap=broker.bootstrap)  # only what read_all uses of a Pipeline
+    reader._reader = lambda name: Pipeline._reader(reader, name)  # type: ignore[arg-type]
+    records = await asyncio.wait_for(Pipeline.read_all(reader, topic), timeout=60)  # type: ignore[arg-type]
     assert sorted(r["c"] for r in records) == [0, 1, 2, 3, 4]
