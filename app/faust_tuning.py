@@ -604,7 +604,6 @@ def stop_producers_of_moved_partitions() -> None:
         return
     rebalance_log = get_logger("orderhub.rebalance")
     original = TransactionManager.on_rebalance
-
     original_start = TransactionManager._start_transactions
 
     async def on_rebalance(self: Any, assigned: Any, revoked: Any, newly_assigned: Any) -> None:

@@ -115,6 +115,20 @@ class Pipeline:
             return []
         return self.log_path.read_text(errors="replace").splitlines()
 
+    def log_entries(self, containing: str = "") -> list[dict[str, Any]]:
+        """The workers' JSON log lines (those with `containing` in them), parsed; a line may
+        start with a terminal control sequence, and the harness's notes are not JSON."""
+        entries = []
+        for line in self.log_lines():
+            if containing in line and "{" in line:
+                try:
+                    entry = orjson.loads(line[line.index("{"):])
+                except orjson.JSONDecodeError:
+                    continue
+                if isinstance(entry, dict):
+                    entries.append(entry)
+        return entries
+
     async def produce(self, messages: Iterable[tuple[str, bytes | None, bytes]], *, pace_s: float = 0.0) -> int:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5,
                                     max_request_size=8 * 1024 * 1024)
@@ -303,8 +317,7 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
         await consumer.stop()
     words = ("Discarded commit", "transactional", "begin_transaction", "fenced", "Fenced", "revoked",
              "generation id", "worker.starting", "paid_first", "crash")
-    log_lines = [line for line in (p.log_path.read_text(errors="replace").splitlines() if p.log_path.exists() else [])
-                 if any(w in line for w in words)]
+    log_lines = [line for line in p.log_lines() if any(w in line for w in words)]
     return "\n".join(lines + ["worker log (rebalances, transactions):"] + log_lines[-150:])
 
 

@@ -176,7 +176,5 @@ async def test_one_order_trace_from_envelope_to_command_history_and_dlq(
     assert route["orderhub.version"] == max(e["version"] for e in entries) >= value["version"]
 
     # and the worker's log lines of the failed step carry the poison's trace id
-    dead_lines = [orjson.loads(line[line.index("{"):])  # after any terminal control sequence
-                  for line in pipeline.log_path.read_text(errors="replace").splitlines()
-                  if '"order.dead_lettered"' in line]
+    dead_lines = pipeline.log_entries('"order.dead_lettered"')
     assert [line.get("trace_id") for line in dead_lines] == [POISON_TRACE]

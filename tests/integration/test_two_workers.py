@@ -14,7 +14,6 @@ import asyncio
 import time
 from datetime import datetime
 
-import orjson
 import pytest
 
 from app.demo_data import generate
@@ -44,7 +43,7 @@ async def test_two_workers_one_killed_repeatedly(broker, pipeline: Pipeline) -> 
         survivor = await asyncio.to_thread(pipeline.start_worker, "stays")
         victim = await asyncio.to_thread(pipeline.start_worker, "killed")
         sending = asyncio.create_task(pipeline.produce(messages, pace_s=0.002))
-        full = _ready_lines(pipeline.log_lines(), survivor.pid)[0][1]  # it started alone: every partition
+        full = _ready_lines(pipeline, survivor.pid)[0][1]  # it started alone: every partition
         kills, takeovers = 0, []
         while kills < 3 or (not sending.done() and kills < 4):  # the orders are still being processed
             await asyncio.sleep(5.0)
@@ -71,33 +70,24 @@ async def test_two_workers_one_killed_repeatedly(broker, pipeline: Pipeline) -> 
     assert figures["duplicates"] == 0 and figures["lost"] == 0
     # the survivor took over every time without crashing (a crashed worker exits; a supervisor
     # would restart it, and exactly-once would hold, but the scenario is one worker staying up)
-    crashes = [entry["event"] for entry in map(_json, pipeline.log_lines())
-               if entry.get("pid") == survivor.pid and "Crashed reason" in str(entry.get("event"))]
+    crashes = [entry["event"] for entry in pipeline.log_entries("Crashed reason") if entry.get("pid") == survivor.pid]
     assert survivor_alive and not crashes, f"the surviving worker crashed: {crashes[:2]}"
     assert not stuck, f"false stuck alerts: {stuck[:3]}"
 
 
-def _ready_lines(lines: list[str], pid: int) -> list[tuple[float, int]]:
+def _ready_lines(pipeline: Pipeline, pid: int) -> list[tuple[float, int]]:
     """(time, partitions assigned) of each `worker.ready` the worker `pid` logged."""
     return [(datetime.fromisoformat(entry["timestamp"]).timestamp(), entry["assigned"])
-            for entry in (_json(line) for line in lines if '"worker.ready"' in line)
+            for entry in pipeline.log_entries('"worker.ready"')
             if entry.get("event") == "worker.ready" and entry.get("pid") == pid]
 
 
 async def _takeover(pipeline: Pipeline, pid: int, full: int, killed_at: float, timeout: float = 120.0) -> float:  # noqa: ASYNC109
     """Seconds from a kill until the survivor is ready with all `full` partitions."""
     while time.time() - killed_at < timeout:
-        for at, assigned in _ready_lines(pipeline.log_lines(), pid):
+        for at, assigned in _ready_lines(pipeline, pid):
             if at > killed_at and assigned == full:
                 return at - killed_at
         await asyncio.sleep(0.5)
     raise AssertionError(f"the surviving worker did not take every partition over within {timeout:.0f} s "
                          f"of a kill:\n{pipeline.log_tail(60)}")
-
-
-def _json(line: str) -> dict:  # type: ignore[type-arg]
-    try:
-        entry = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return {}
-    return entry if isinstance(entry, dict) else {}
