@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError
 
 from app.admin import client_security, ensure_topics, topic_partitions
 from app.dlq import FIRST_FAILED_HEADER, REPLAYS_HEADER
+from app.log_ends import log_end_offsets
 from app.metrics import ORIGIN_HEADER
 from app.operations.dlq_ids import DlqId, dlq_topic_for
 from app.operations.errors import NotFoundError, OperationsError
@@ -151,9 +152,12 @@ class DlqTool:
             tps = await topic_partitions(consumer, topics)
             if not tps:
                 return
+            # the true ends: the embedded broker reports the last batch's base offset + 1, and
+            # reading only that far left the rest of a DLQ's last batch out of list and replay
+            ends = await log_end_offsets(consumer, tps)
             consumer.assign(tps)
+            consumer.resume(*tps)
             await consumer.seek_to_beginning(*tps)
-            ends = await consumer.end_offsets(tps)
             pending = {tp for tp in tps if ends[tp] > 0}
             deadline = time.monotonic() + _READ_TIMEOUT_S
             while pending:

@@ -6,12 +6,16 @@ import asyncio
 import uuid
 from types import SimpleNamespace
 
+import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from app.brokers import probe_transactions_async
+from app.dlq_tool import DlqTool
 from app.log_ends import LogEnds, after_last_records, log_end_offsets
+from app.settings import Settings
+from app.topic_names import TopicNames
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +158,28 @@ async def test_log_end_offsets_count_every_record_of_the_last_batch(broker) -> N
         assert await log_end_offsets(consumer, tps[:1]) == {tps[0]: 8}
     finally:
         await consumer.stop()
+
+
+async def test_the_dlq_tool_lists_every_entry_of_a_dlq_whose_last_batch_holds_several(broker) -> None:
+    """`orderhub dlq list/replay` read to the true end: on the embedded broker a DLQ whose last
+    batch held two entries once listed one of them, and the replay left the other behind."""
+    prefix = _topic("dlq")
+    settings = Settings.from_env(env={}, broker=broker.bootstrap, topic_prefix=prefix)
+    dlq = TopicNames(prefix).dlq(TopicNames(prefix).wms_events)
+    await _create_topic(broker.bootstrap, dlq, partitions=2)
+    producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=50)
+    await producer.start()
+    try:
+        def entry(i: int) -> bytes:
+            return orjson.dumps({"topic": TopicNames(prefix).wms_events, "error_type": "unknown_order",
+                                 "error": f"entry {i}", "attempts": 1})
+
+        await (await producer.send(dlq, entry(0), key=b"k0", partition=0))
+        await asyncio.gather(*[await producer.send(dlq, entry(i), key=b"k%d" % i, partition=0) for i in range(1, 8)])
+    finally:
+        await producer.stop()
+    entries = await DlqTool(settings).entries(topic="wms-events")
+    assert [r.entry["error"] for r in entries] == [f"entry {i}" for i in range(8)]
 
 
 @pytest.mark.kafka_only
