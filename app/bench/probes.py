@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from app.lag_reader import MARKER_SLACK, only_markers
-from app.log_ends import LogEnds
+from app.log_ends import LogEnds, log_end_offsets
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -100,11 +100,12 @@ async def record_time_span(bootstrap: str, topics: Iterable[str], partitions: in
     try:
         tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
         begins = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
+        ends = await log_end_offsets(consumer, tps)
         for tp in tps:
             if ends[tp] <= begins[tp]:
                 continue
             consumer.assign([tp])
+            consumer.resume(tp)
             for offset, bucket in ((begins[tp], first), (max(begins[tp], ends[tp] - 8), last)):
                 consumer.seek(tp, offset)
                 records = (await consumer.getmany(tp, timeout_ms=5000, max_records=8)).get(tp, [])

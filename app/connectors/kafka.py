@@ -22,6 +22,7 @@ from app.admin import ensure_topics, topic_partitions
 from app.connectors.cursor import Cursor
 from app.domain.identity import source_key
 from app.domain.model import Alert
+from app.log_ends import log_end_offsets
 from app.topic_names import TopicNames
 
 __all__ = ["CursorStore", "Outbox", "ensure_connector_topics", "produced_since"]
@@ -106,9 +107,10 @@ async def produced_since(bootstrap: str, names: TopicNames, since: float, **clie
         tps = await topic_partitions(consumer, [names.channel_orders])
         if not tps:
             return envelopes
+        ends = await log_end_offsets(consumer, tps)  # the embedded broker's raw answer stops short
         consumer.assign(tps)
+        consumer.resume(*tps)
         starts = await consumer.offsets_for_times({tp: int(since * 1000) for tp in tps})
-        ends = await consumer.end_offsets(tps)
         remaining = set()
         for tp in tps:
             found = starts.get(tp)
