@@ -295,18 +295,28 @@ async def diagnose(p: Pipeline, olis: set[str]) -> str:
 
 async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
     """Where the copies of these commands sit (partition, offset, write time, origin and trace
-    headers), and the workers' log lines about rebalances and transactions."""
+    headers), where their orders' inputs sit on the two lanes, and the workers' log lines about
+    rebalances, transactions, these orders and (with ORDERHUB_TRACE_OFFSETS=1) those inputs."""
+    olis = {c.split("@")[0] for c in command_ids}
     consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level="read_committed",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     lines = []
+    inputs: set[tuple[str, int]] = set()
     try:
-        tps = [TopicPartition(p.names.fulfillment_commands, i) for i in range(PARTITIONS)]
+        topics = (p.names.fulfillment_commands, p.names.order_inputs_paid, p.names.order_inputs)
+        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
         consumer.assign(tps)
         ends = await consumer.end_offsets(tps)
         while any([await consumer.position(tp) < ends[tp] for tp in tps]):
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for r in records:
+                    if r.topic != p.names.fulfillment_commands:
+                        if r.key is not None and r.key.decode() in olis:
+                            inputs.add((f"{r.topic}[{r.partition}]", r.offset))
+                            lines.append(f"input {r.key.decode()} {r.topic}[{r.partition}]@{r.offset} "
+                                         f"timestamp={r.timestamp} {r.value[:160]!r}")
+                        continue
                     value = orjson.loads(r.value)
                     if value.get("command_id") in command_ids:
                         headers = {k: v.decode(errors="replace") for k, v in r.headers}
@@ -316,9 +326,22 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
     finally:
         await consumer.stop()
     words = ("Discarded commit", "transactional", "begin_transaction", "fenced", "Fenced", "revoked",
-             "generation id", "worker.starting", "paid_first", "crash")
-    log_lines = [line for line in p.log_lines() if any(w in line for w in words)]
-    return "\n".join(lines + ["worker log (rebalances, transactions):"] + log_lines[-150:])
+             "generation id", "worker.starting", "paid_first", "crash", "harness:", "trace.seek", "trace.gap",
+             "trace.flow", "trace.recovery", *olis)
+
+    def wanted(line: str) -> bool:
+        if any(w in line for w in words):
+            return True
+        if '"trace.' not in line or "{" not in line:
+            return False
+        try:
+            entry = orjson.loads(line[line.index("{"):])
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(entry, dict) and (entry.get("tp"), entry.get("offset")) in inputs
+
+    log_lines = [line for line in p.log_lines() if wanted(line)]
+    return "\n".join(lines + ["worker log (rebalances, transactions, these orders and inputs):"] + log_lines[-300:])
 
 
 def _oli_of(record: dict[str, Any]) -> str:
