@@ -216,26 +216,67 @@ def install_commit_gate(gate: CommitGate) -> None:
     TransactionManager._orderhub_gated = True  # type: ignore[attr-defined]
 
 
-def fix_gap_accounting() -> None:
-    """Stop Faust from counting the next unprocessed message as part of an offset gap.
+class ReadOffset(int):
+    """A read offset of 0 that is true: Faust tests the read offset for truth where it means
+    "a record was read" (see `ReadOffsets`)."""
 
-    When the consumer sees offsets jump (transaction markers under exactly_once, or
-    compaction), Faust records the gap as already acked so commits can pass it. Its call
-    site passes the offset of the message just fetched as the gap's inclusive end
-    (faust/transport/consumer.py, `_add_gap(tp, r_offset + 1, offset)`), so that message
-    counts as acked before it is processed; a commit then can move past it and a crash
-    loses it. We end the gap one offset earlier.
+    def __bool__(self) -> bool:
+        return True
+
+
+class ReadOffsets(dict[Any, Any]):
+    """Faust's per-partition read offsets (`Consumer._read_offset`, a defaultdict of None),
+    storing 0 as a true `ReadOffset`.
+
+    Faust's fetch loop records an offset gap only `if gap > 1 and r_offset`
+    (faust/transport/consumer.py, `_drain_messages`), so after reading offset 0 a jump over
+    transaction markers or aborted records is not recorded; its commit then never passes the
+    hole (it tolerates one offset only) and the partition stalls with everything after it
+    processed but never committed.
+    """
+
+    def __missing__(self, tp: Any) -> None:
+        return None
+
+    def __setitem__(self, tp: Any, offset: int | None) -> None:
+        super().__setitem__(tp, ReadOffset(0) if offset is not None and offset == 0 else offset)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for tp, offset in dict(*args, **kwargs).items():
+            self[tp] = offset
+
+
+def fix_gap_accounting() -> None:
+    """Offset gaps (transaction markers under exactly_once, aborted records, compaction) that
+    Faust records as already acked so commits can pass them, recorded exactly.
+
+    - Faust passes the offset of the message just fetched as the gap's inclusive end
+      (faust/transport/consumer.py, `_add_gap(tp, r_offset + 1, offset)`), so that message
+      counts as acked before it is processed; a commit then can move past it and a crash
+      loses it. We end the gap one offset earlier.
+    - A gap right after offset 0 is not recorded at all (`ReadOffsets`): the partition's
+      commits stop there for good. Seen in the single-worker kill test, where a killed
+      worker's aborted transaction left records 1-4 of a lane's partition after its first
+      record: 218 records processed and never committed (docs/reliability.md, finding 14).
     """
     from faust.transport.consumer import Consumer
 
     if getattr(Consumer, "_orderhub_gap_fixed", False):
         return
     original = Consumer._add_gap
+    init = Consumer.__init__
 
     async def _add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
         await original(self, tp, offset_from, offset_to - 1)
 
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        read_offsets = ReadOffsets()
+        read_offsets.update(self._read_offset)
+        self._read_offset = read_offsets
+
     Consumer._add_gap = _add_gap  # type: ignore[method-assign]
+    Consumer.__init__ = __init__  # type: ignore[method-assign]
     Consumer._orderhub_gap_fixed = True  # type: ignore[attr-defined]
 
 

@@ -145,6 +145,22 @@ class Pipeline:
             await producer.stop()
         return count
 
+    async def produce_aborted(self, topic: str, *, records: int = 3) -> None:
+        """An aborted transaction of `records` records (and its abort marker) on every partition
+        of `topic`: what a killed worker leaves behind. read_committed consumers skip it."""
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap,
+                                    transactional_id=f"{self.prefix}-aborted-{uuid.uuid4().hex[:8]}")
+        await producer.start()
+        try:
+            await producer.begin_transaction()
+            for partition in range(PARTITIONS):
+                for _ in range(records):
+                    await producer.send(topic, key=b"aborted", value=b"{}", partition=partition)
+            await producer.flush()
+            await producer.abort_transaction()
+        finally:
+            await producer.stop()
+
     async def collect(self, topic: str, *, until: Callable[[list[dict[str, Any]]], bool],
                       timeout: float = 60.0, settle: float = 1.0, strict: bool = True,  # noqa: ASYNC109
                       idle_timeout: float | None = None) -> list[dict[str, Any]]:

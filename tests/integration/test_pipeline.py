@@ -8,9 +8,10 @@ from collections import Counter
 
 import orjson
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 
 from app.demo_data import OrderStory, generate, poison_messages
-from tests.integration.harness import Pipeline, duplicate_report
+from tests.integration.harness import PARTITIONS, Pipeline, duplicate_report, wait_inputs_consumed
 
 pytestmark = pytest.mark.integration
 
@@ -26,12 +27,22 @@ def _ship_ids(commands: list[dict]) -> Counter[str]:
     return Counter(c["command_id"] for c in commands if c["type"] == "SHIP")
 
 
-async def test_500_orders_one_command_per_paid_order(pipeline: Pipeline) -> None:
+async def test_500_orders_one_command_per_paid_order(broker, pipeline: Pipeline) -> None:  # type: ignore[no-untyped-def]
     stories = generate(500, seed=11)
     paid = {s.oli for s in stories if s.fate == "paid"}
     assert sum(s.duplicates for s in stories) >= 50  # at least 10% duplicate deliveries
     pipeline.start_worker()
-    await pipeline.produce(_messages(pipeline, stories))
+    messages = _messages(pipeline, stories)
+    inputs = (pipeline.names.channel_orders, pipeline.names.payments)
+    if broker.supports_transactions:
+        # each input partition: its first record at offset 0, then an aborted transaction (what a
+        # killed producer leaves): the worker must commit past the hole (finding 14)
+        head = _first_per_partition(messages, inputs)
+        await pipeline.produce(messages[i] for i in head)
+        for topic in inputs:
+            await pipeline.produce_aborted(topic)
+        messages = [m for i, m in enumerate(messages) if i not in head]
+    await pipeline.produce(messages)
 
     commands = await pipeline.collect(pipeline.names.fulfillment_commands,
                                       until=lambda recs: len({r["oli"] for r in recs}) >= len(paid),
@@ -41,6 +52,21 @@ async def test_500_orders_one_command_per_paid_order(pipeline: Pipeline) -> None
     assert all(n == 1 for n in ships.values()), ships.most_common(3)
     assert len(ships) == len(paid)
     assert all(c["command_id"].startswith(c["oli"] + "@") for c in commands)
+    if broker.supports_transactions:
+        left = await wait_inputs_consumed(pipeline, inputs)
+        assert not left, f"inputs not committed to their end behind an aborted transaction: {left}"
+
+
+def _first_per_partition(messages: list[tuple[str, bytes, bytes]], topics: tuple[str, ...]) -> set[int]:
+    """The indexes of the first message of each partition of `topics` (Kafka's default partitioner)."""
+    partitioner = DefaultPartitioner()
+    partitions = list(range(PARTITIONS))
+    first: dict[tuple[str, int], int] = {}
+    for i, (topic, key, _) in enumerate(messages):
+        if topic in topics:
+            first.setdefault((topic, partitioner(key, partitions, partitions)), i)
+    assert len(first) == len(topics) * PARTITIONS
+    return set(first.values())
 
 
 async def test_poison_messages_go_to_dlq_with_reasons_and_neighbours_are_processed(pipeline: Pipeline) -> None:
