@@ -9,7 +9,9 @@ from agents.wiring import log
 from app.main import app, settings
 from app.parking import ParkedReleaser
 
-releaser = ParkedReleaser(settings, paused_channels=lambda: controller.paused_channels)
+# not before the control topic is read (or given up on, as the ingest does): see ParkedReleaser.run
+releaser = ParkedReleaser(settings, paused_channels=lambda: controller.paused_channels,
+                          ready=controller.wait_caught_up)
 
 
 @app.task

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -70,15 +70,24 @@ class _CommitStartOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class ParkedReleaser:
-    def __init__(self, settings: Settings, paused_channels: Callable[[], frozenset[str]]) -> None:
+    def __init__(self, settings: Settings, paused_channels: Callable[[], frozenset[str]],
+                 ready: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.settings = settings
         self.names = TopicNames(settings.topic_prefix)
         self._paused_channels = paused_channels
+        self._ready = ready
         self.consumer: AIOKafkaConsumer | None = None
         self.released = 0
 
     async def run(self) -> None:
-        """Release parked envelopes of channels that are not paused, until cancelled."""
+        """Release parked envelopes of channels that are not paused, until cancelled.
+
+        Starts only once `ready` returns: the paused channels must be known first. A worker
+        that started while a channel was paused, and released before it had read the control
+        topic, sent that channel's parked envelopes back to channel-orders, where its ingest
+        (which does wait) parked them a second time."""
+        if self._ready is not None:
+            await self._ready()
         security = client_security(self.settings)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.settings.bootstrap_servers, group_id=release_group(self.settings),

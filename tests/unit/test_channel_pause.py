@@ -68,3 +68,19 @@ async def test_a_control_topic_that_cannot_be_read_delays_ingestion_but_does_not
     assert not controller.caught_up.is_set() and controller.paused_channels == frozenset()
     await controller.wait_caught_up(timeout_s=0.01)
     assert controller.caught_up.is_set()
+
+
+async def test_the_releaser_opens_no_consumer_before_the_paused_channels_are_known() -> None:
+    """A worker started while a channel is paused must not release that channel's parked
+    envelopes before it has read the control topic (they were parked a second time)."""
+    import asyncio
+
+    from app.parking import ParkedReleaser
+    from app.settings import Settings
+
+    known = asyncio.Event()
+    releaser = ParkedReleaser(Settings.from_env(env={}, broker="127.0.0.1:1"), paused_channels=frozenset,
+                              ready=known.wait)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(releaser.run(), 0.3)
+    assert releaser.consumer is None and releaser.released == 0
