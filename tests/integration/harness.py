@@ -118,16 +118,8 @@ class Pipeline:
     def log_entries(self, containing: str = "") -> list[dict[str, Any]]:
         """The workers' JSON log lines (those with `containing` in them), parsed; a line may
         start with a terminal control sequence, and the harness's notes are not JSON."""
-        entries = []
-        for line in self.log_lines():
-            if containing in line and "{" in line:
-                try:
-                    entry = orjson.loads(line[line.index("{"):])
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(entry, dict):
-                    entries.append(entry)
-        return entries
+        return [entry for line in self.log_lines() if containing in line
+                and (entry := parse_log_line(line)) is not None]
 
     async def produce(self, messages: Iterable[tuple[str, bytes | None, bytes]], *, pace_s: float = 0.0) -> int:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, linger_ms=5,
@@ -229,6 +221,18 @@ class Pipeline:
             await consumer.stop()
             raise
         return consumer
+
+
+def parse_log_line(line: str) -> dict[str, Any] | None:
+    """A worker's JSON log line, parsed; None for the harness's notes and other text. A line
+    may start with a terminal control sequence."""
+    if "{" not in line:
+        return None
+    try:
+        entry = orjson.loads(line[line.index("{"):])
+    except orjson.JSONDecodeError:
+        return None
+    return entry if isinstance(entry, dict) else None
 
 
 def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -348,13 +352,8 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
     def wanted(line: str) -> bool:
         if any(w in line for w in words):
             return True
-        if '"trace.' not in line or "{" not in line:
-            return False
-        try:
-            entry = orjson.loads(line[line.index("{"):])
-        except orjson.JSONDecodeError:
-            return False
-        return isinstance(entry, dict) and (entry.get("tp"), entry.get("offset")) in inputs
+        entry = parse_log_line(line) if '"trace.' in line else None
+        return entry is not None and (entry.get("tp"), entry.get("offset")) in inputs
 
     log_lines = [line for line in p.log_lines() if wanted(line)]
     return "\n".join(lines + ["worker log (rebalances, transactions, these orders and inputs):"] + log_lines[-300:])
