@@ -245,11 +245,16 @@ def final_orders(order_events: list[dict[str, Any]]) -> dict[str, dict[str, Any]
     return last
 
 
-async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: float = 60.0) -> dict[str, int]:  # noqa: ASYNC109
+async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: float = 60.0,  # noqa: ASYNC109
+                               limit: float = 600.0) -> dict[str, int]:
     """Wait until the group's committed offsets reach the end of `topics`; return what is left
     per partition if they do not. Under exactly_once the workers write the lanes of order
     inputs in transactions: a partition whose committed offset is followed by transaction
-    markers only is consumed to its end."""
+    markers only is consumed to its end.
+
+    Gives up once nothing has moved for `timeout` seconds (a stuck offset), or after `limit`:
+    on a loaded machine the unpaid lane, held back while paid orders wait, can still be
+    draining when every command is out (one traced run needed more than 60 s for it)."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     from app.lag_reader import MARKER_SLACK, only_markers
@@ -263,7 +268,9 @@ async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: floa
     try:
         ends_of = LogEnds(consumer)
         tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        behind = None
         while True:
             committed = await admin.list_consumer_group_offsets(p.prefix, partitions=tps)
             ends = await ends_of(tps)
@@ -276,7 +283,11 @@ async def wait_inputs_consumed(p: Pipeline, topics: Iterable[str], timeout: floa
                     lag = 0
                 if lag > 0:
                     left[f"{tp.topic}[{tp.partition}]"] = lag
-            if not left or time.monotonic() > deadline:
+            now = time.monotonic()
+            if behind is None or sum(left.values()) < behind:  # progress: wait on, within the limit
+                behind = sum(left.values())
+                deadline = min(started + limit, now + timeout)
+            if not left or now > deadline:
                 return left
             await asyncio.sleep(1.0)
     finally:
