@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from app.admin import all_topics, ensure_topics
 from app.brokers import free_port
 from app.demo import start_worker, wait_ready, worker_env
+from app.log_ends import log_end_offsets
 from app.topic_names import TopicNames
 
 PARTITIONS = 4
@@ -337,8 +338,10 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
     try:
         topics = (p.names.fulfillment_commands, p.names.order_inputs_paid, p.names.order_inputs)
         tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+        ends = await log_end_offsets(consumer, tps)  # the restart test runs on the embedded broker too
         consumer.assign(tps)
-        ends = await consumer.end_offsets(tps)
+        consumer.resume(*tps)
+        await consumer.seek_to_beginning(*tps)
         while any([await consumer.position(tp) < ends[tp] for tp in tps]):
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for r in records:
