@@ -45,6 +45,8 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     event is processed again from the last commit, so nothing is lost.
     """
     gated = app.in_transaction  # only exactly_once commits need to wait for events in flight
+    if gated:
+        commit_gate.guard(stream.channel.topics)
     async for event in stream.events():
         metrics.events_in.labels(event.message.topic, metrics.channel_of_key(event.message.key)).inc()
         try:
@@ -68,8 +70,9 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
 def still_current(event: Any) -> bool:
     """Whether an event may still be processed: fetched in the current generation and no
     rebalance under way. Faust checks this when a stream hands an event out; an agent that
-    then waits for the commit gate can see a rebalance begin and end meanwhile. Skipped
-    events are not acked, so they are read again by whoever owns the partition now."""
+    then waits for the commit gate can see a rebalance begin and end meanwhile. A skipped
+    event does not count as acked (the stream's own ack of it is refused, `CommitGate.counts`),
+    so it is read again by whoever owns the partition now."""
     return bool(app.flow_control.is_active()) and event.message.generation_id == app.consumer_generation_id
 
 

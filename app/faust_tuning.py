@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
+import faust.streams as faust_streams
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
 _PATCHED = "_orderhub_fetch_wait_patched"
@@ -113,12 +114,16 @@ class CommitGate:
       (faust-streaming#517);
     - table changelog records wait in a buffer (`Topic.send_soon`) and can join the *next*
       transaction, so a crash can keep an event's command but lose the state change;
+    - a stream acks every event it hands out once the agent asks for the next one, and
+      acks an event it skips itself (a stale generation): an event the agent did not
+      process counts as done and the next commit moves past it (finding 15).
     So agents hold the gate while they process an event and ack it before leaving; the
     commit waits until no event is in flight, holds new ones back (writer preference, so
     it cannot starve) and waits until every buffered changelog record has been written
     before committing. (Faust's own `ProducerBuffer.flush` is not enough: it gives up when
     no record was sent within 0.1 s, which a loaded event loop easily exceeds, and it
-    counts a record being handed to the producer as already sent.)
+    counts a record being handed to the producer as already sent.) On the topics the
+    gated agents read (`guard`), only an ack of an event the gate let through counts.
     """
 
     def __init__(self) -> None:
@@ -128,6 +133,19 @@ class CommitGate:
         self._idle.set()
         self._open = asyncio.Event()
         self._open.set()
+        self._guarded: set[str] = set()
+        self._acking: Any = None  # the message whose ack the gate is making
+
+    def guard(self, topics: Iterable[str]) -> None:
+        """Count acks on `topics` only for events the gate let through (see `counts`)."""
+        self._guarded.update(topics)
+
+    def counts(self, message: Any) -> bool:
+        """Whether an ack of `message` may mark its offset as done: on a guarded topic only
+        if the gate let the event through to be processed. An event skipped at a rebalance
+        (`processing` yielded False, or Faust's stream skipped it as stale) is acked by
+        Faust's stream anyway; counted, its offset would be committed unprocessed."""
+        return message.topic not in self._guarded or message is self._acking
 
     @contextlib.asynccontextmanager
     async def processing(self, event: Any, current: Callable[[Any], bool] = lambda event: True,
@@ -144,7 +162,11 @@ class CommitGate:
         self._idle.clear()
         try:
             yield True
-            event.ack()
+            self._acking = event.message
+            try:
+                event.ack()
+            finally:
+                self._acking = None
         finally:
             self._active -= 1
             if self._active == 0:
@@ -183,24 +205,61 @@ class CommitGate:
             self._open.set()
 
 
+#: the gate the patched Faust methods consult (the last one installed)
+_installed: list[CommitGate] = []
+
+
 def install_commit_gate(gate: CommitGate) -> None:
-    from faust.transport.consumer import TransactionManager
+    """Route Faust's transactional commits, changelog buffer and acks through `gate`."""
+    from faust.transport.consumer import Consumer, TransactionManager
     from faust.transport.producer import ProducerBuffer
 
+    from app.logs import get_logger
+
+    _installed[:] = [gate]
     if getattr(TransactionManager, "_orderhub_gated", False):
         return
     original_commit = TransactionManager.commit
     original_put = ProducerBuffer.put
+    original_ack = Consumer.ack
+    skip_log = get_logger("orderhub.rebalance")
+
+    def refused(consumer: Any, message: Any) -> bool:
+        """Refuse the final ack of an event the gate did not let through: mark it acked so
+        nothing counts it, and let Faust stop waiting for it. Its offset is read again from
+        the last commit, by this worker after the rebalance's seek or by the partition's
+        new owner."""
+        if not consumer.app.in_transaction or message.acked or _installed[0].counts(message):
+            return False
+        message.acked = True
+        consumer._unacked_messages.discard(message)
+        skip_log.info("rebalance.event_skipped", tp=f"{message.topic}[{message.partition}]", offset=message.offset)
+        return True
+
+    def ack(self: Any, message: Any) -> bool:  # Faust's pure-Python stream, `Event.ack`
+        return False if refused(self, message) else bool(original_ack(self, message))
+
+    base_iterator = faust_streams._CStreamIterator
+    if base_iterator is not None:  # Faust's compiled stream acks without `Consumer.ack`
+
+        class GatedStreamIterator(base_iterator):  # type: ignore[misc,valid-type]
+            def after(self, event: Any, do_ack: Any, sensor_state: Any) -> Any:
+                if do_ack and event is not None and event.message.refcount <= 1:  # its final ack
+                    refused(self.consumer, event.message)
+                return super().after(event, do_ack, sensor_state)
+
+        faust_streams._CStreamIterator = GatedStreamIterator
 
     def put(self: Any, fut: Any) -> None:
         if self.app.in_transaction:  # only transactional commits wait for them
-            gate.track(fut)
+            _installed[0].track(fut)
         original_put(self, fut)
 
     async def commit(self: Any, offsets: Any, start_new_transaction: bool = True) -> bool:
         def crashed() -> bool:
             return bool(self.app.crashed)
 
+        gate = _installed[0]
         async with gate.exclusive(crashed):
             try:
                 await gate.written(crashed)
@@ -213,6 +272,7 @@ def install_commit_gate(gate: CommitGate) -> None:
 
     ProducerBuffer.put = put  # type: ignore[method-assign]
     TransactionManager.commit = commit  # type: ignore[method-assign]
+    Consumer.ack = ack  # type: ignore[method-assign]
     TransactionManager._orderhub_gated = True  # type: ignore[attr-defined]
 
 

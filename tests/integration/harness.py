@@ -359,18 +359,101 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
                                      f"headers={headers}")
     finally:
         await consumer.stop()
-    words = ("Discarded commit", "transactional", "begin_transaction", "fenced", "Fenced", "revoked",
-             "generation id", "worker.starting", "paid_first", "crash", "harness:", "trace.seek", "trace.gap",
-             "trace.flow", "trace.recovery", *olis)
+    return "\n".join(lines + ["worker log (rebalances, transactions, these orders and inputs):"]
+                     + _log_lines_about(p, olis, inputs))
+
+
+#: log lines that tell where a record went between workers: rebalances, transactions, seeks, crashes
+_CONTEXT_WORDS = ("Discarded commit", "transactional", "begin_transaction", "fenced", "Fenced", "revoked",
+                  "generation id", "worker.starting", "paid_first", "crash", "harness:", "trace.seek", "trace.gap",
+                  "trace.flow", "trace.recovery")
+
+
+def _log_lines_about(p: Pipeline, olis: set[str], inputs: set[tuple[str, int]], limit: int = 300) -> list[str]:
+    """The workers' log lines about rebalances and transactions, about these orders, and (with
+    ORDERHUB_TRACE_OFFSETS=1) about these input records: their trace lines, the fetches that
+    returned them and, per worker, the first commit that moved past each of them."""
+    words = (*_CONTEXT_WORDS, *olis)
+    offsets_of: dict[str, list[int]] = {}
+    for tp, offset in inputs:
+        offsets_of.setdefault(tp, []).append(offset)
+    passed: set[tuple[int | None, str, int]] = set()  # (pid, tp, offset) a commit moved past
 
     def wanted(line: str) -> bool:
         if any(w in line for w in words):
             return True
         entry = parse_log_line(line) if '"trace.' in line else None
-        return entry is not None and (entry.get("tp"), entry.get("offset")) in inputs
+        if entry is None:
+            return False
+        if (entry.get("tp"), entry.get("offset")) in inputs:
+            return True
+        if entry.get("event") == "trace.fetched":
+            return any(first <= offset <= last for tp, (first, last, _) in (entry.get("ranges") or {}).items()
+                       for offset in offsets_of.get(tp, ()))
+        if entry.get("event") == "trace.commit":
+            crossed = {(entry.get("pid"), tp, offset) for tp, committed in (entry.get("offsets") or {}).items()
+                       for offset in offsets_of.get(tp, ()) if committed > offset} - passed
+            passed.update(crossed)
+            return bool(crossed)
+        return False
 
-    log_lines = [line for line in p.log_lines() if wanted(line)]
-    return "\n".join(lines + ["worker log (rebalances, transactions, these orders and inputs):"] + log_lines[-300:])
+    return [line for line in p.log_lines() if wanted(line)][-limit:]
+
+
+async def _records_about(p: Pipeline, topics: Iterable[str], keys: set[bytes], isolation_level: str,
+                         ) -> list[tuple[str, int, int, int, bytes]]:
+    """(topic, partition, offset, timestamp, value) of every record keyed by one of `keys`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level=isolation_level,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    found = []
+    try:
+        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
+        ends = await log_end_offsets(consumer, tps)  # leaves the partitions assigned and paused
+        consumer.assign(tps)
+        consumer.resume(*tps)
+        await consumer.seek_to_beginning(*tps)
+        deadline = time.monotonic() + 120
+        while any([await consumer.position(tp) < ends[tp] for tp in tps]) and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                found += [(r.topic, r.partition, r.offset, r.timestamp, r.value or b"")
+                          for r in records if r.key in keys]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def lost_report(p: Pipeline, stories: Iterable[Any]) -> str:
+    """For orders that never reached `order-events`: every record of theirs on the inputs, the
+    lanes, the outputs and the orders changelog, read committed and uncommitted (a record only
+    the second sees belongs to an aborted or open transaction), the group's committed offsets
+    of those partitions, and the workers' log and trace lines about them."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    stories = list(stories)
+    olis = {s.oli for s in stories}
+    keys = {oli.encode() for oli in olis} | {send.key for s in stories for send in s.sends}
+    names = p.names
+    inputs_topics = (names.channel_orders, names.payments, names.order_inputs_paid, names.order_inputs)
+    topics = (*inputs_topics, names.order_events, names.fulfillment_commands, f"{p.prefix}-orders-changelog")
+    committed = {r[:3] for r in await _records_about(p, topics, keys, "read_committed")}
+    everything = await _records_about(p, topics, keys, "read_uncommitted")
+    admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
+    await admin.start()
+    try:
+        group = await admin.list_consumer_group_offsets(p.prefix)
+    finally:
+        await admin.close()
+    lines, inputs = [], set()
+    for topic, partition, offset, timestamp, value in sorted(everything, key=lambda r: r[3]):
+        tp = TopicPartition(topic, partition)
+        state = "committed" if (topic, partition, offset) in committed else "NOT COMMITTED (aborted or open)"
+        at = f" group committed={group[tp].offset}" if tp in group else ""
+        if topic in inputs_topics:
+            inputs.add((f"{topic}[{partition}]", offset))
+        lines.append(f"{topic}[{partition}]@{offset} {state} timestamp={timestamp}{at} {value[:120]!r}")
+    return "\n".join([f"records of {sorted(olis)}:", *lines, "worker log (rebalances, transactions, these "
+                      "orders and their input records):", *_log_lines_about(p, olis, inputs)])
 
 
 def _oli_of(record: dict[str, Any]) -> str:

@@ -15,7 +15,14 @@ from collections import Counter
 import pytest
 
 from app.demo_data import OrderStory, generate
-from tests.integration.harness import Pipeline, diagnose, duplicate_report, final_orders, wait_inputs_consumed
+from tests.integration.harness import (
+    Pipeline,
+    diagnose,
+    duplicate_report,
+    final_orders,
+    lost_report,
+    wait_inputs_consumed,
+)
 from tests.integration.test_pipeline import _messages
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka_only]
@@ -59,7 +66,9 @@ async def assert_exactly_once(pipeline: Pipeline, stories: list[OrderStory]) -> 
     events = await pipeline.read_all(pipeline.names.order_events)
     final = final_orders(events)
     lost = {s.oli for s in stories} - set(final)
-    assert not lost, f"{len(lost)} orders never reached order-events, e.g. {sorted(lost)[:3]}"
+    if lost:
+        report = await lost_report(pipeline, [s for s in stories if s.oli in sorted(lost)[:3]])
+        raise AssertionError(f"{len(lost)} orders never reached order-events, e.g. {sorted(lost)[:3]}\n{report}")
     not_cancelled = [s.oli for s in stories if s.fate == "cancelled" and final[s.oli]["status"] != "CANCELLED"]
     assert not not_cancelled, f"cancellations lost: {not_cancelled[:3]}"
     figures: dict[str, float] = {
