@@ -1,7 +1,7 @@
 """Faust wiring: the one place that adjusts Faust internals that have no setting.
 
 1. The consumer's fetch wait. 2. `CommitGate`: exactly_once commits only between events,
-with the table changelog in the same transaction. 3. Offset-gap accounting that could
+with the table changelog in the same transaction, counting only events the agents processed. 3. Offset-gap accounting that could
 commit past a message not yet processed, or never past a gap after offset 0. 4. `seek_before_resume`: after a rebalance,
 stream partitions flow again only once sought and with Faust's buffers emptied.
 5. `fetch_only_active_partitions`: a fetch never returns records of paused partitions
@@ -114,8 +114,8 @@ class CommitGate:
       (faust-streaming#517);
     - table changelog records wait in a buffer (`Topic.send_soon`) and can join the *next*
       transaction, so a crash can keep an event's command but lose the state change;
-    - a stream acks every event it hands out once the agent asks for the next one, and
-      acks an event it skips itself (a stale generation): an event the agent did not
+    - a stream acks every event it hands out once the agent asks for the next one (the
+      pure-Python stream also the stale ones it skips itself): an event the agent did not
       process counts as done and the next commit moves past it (finding 15).
     So agents hold the gate while they process an event and ack it before leaving; the
     commit waits until no event is in flight, holds new ones back (writer preference, so
@@ -123,7 +123,8 @@ class CommitGate:
     before committing. (Faust's own `ProducerBuffer.flush` is not enough: it gives up when
     no record was sent within 0.1 s, which a loaded event loop easily exceeds, and it
     counts a record being handed to the producer as already sent.) On the topics the
-    gated agents read (`guard`), only an ack of an event the gate let through counts.
+    agents read (`guard`), only the ack the gate makes for a processed event counts, at
+    least once too.
     """
 
     def __init__(self) -> None:
@@ -147,6 +148,14 @@ class CommitGate:
         Faust's stream anyway; counted, its offset would be committed unprocessed."""
         return message.topic not in self._guarded or message is self._acking
 
+    def ack(self, event: Any) -> None:
+        """Acknowledge an event the agent has processed (the ack that counts)."""
+        self._acking = event.message
+        try:
+            event.ack()
+        finally:
+            self._acking = None
+
     @contextlib.asynccontextmanager
     async def processing(self, event: Any, current: Callable[[Any], bool] = lambda event: True,
                          ) -> AsyncIterator[bool]:
@@ -162,11 +171,7 @@ class CommitGate:
         self._idle.clear()
         try:
             yield True
-            self._acking = event.message
-            try:
-                event.ack()
-            finally:
-                self._acking = None
+            self.ack(event)
         finally:
             self._active -= 1
             if self._active == 0:
@@ -229,7 +234,7 @@ def install_commit_gate(gate: CommitGate) -> None:
         nothing counts it, and let Faust stop waiting for it. Its offset is read again from
         the last commit, by this worker after the rebalance's seek or by the partition's
         new owner."""
-        if not consumer.app.in_transaction or message.acked or _installed[0].counts(message):
+        if message.acked or _installed[0].counts(message):
             return False
         message.acked = True
         consumer._unacked_messages.discard(message)

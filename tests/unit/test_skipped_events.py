@@ -1,5 +1,5 @@
-"""Unit: under exactly_once an event that was not processed never counts as acknowledged
-(app/faust_tuning.py, `CommitGate.counts`; docs/reliability.md, finding 15).
+"""Unit: an event the agent did not process never counts as acknowledged (app/faust_tuning.py,
+`CommitGate.counts`; docs/reliability.md, finding 15).
 
 Faust's own stream (compiled and pure Python) hands events to a loop shaped like
 `agents.wiring.consume`, over Faust's real consumer bookkeeping; no broker. A stream acks
@@ -39,12 +39,13 @@ def stream_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
 
 
 async def _run(offsets: list[int], *, current: Callable[[Any], bool], tp: TP = LANE,
-               stale: frozenset[int] = frozenset()) -> tuple[Any, list[tuple[int, bool]], list[Any]]:
+               stale: frozenset[int] = frozenset(), guarantee: str = "exactly_once",
+               ) -> tuple[Any, list[tuple[int, bool]], list[Any]]:
     """Hand events at `offsets` of `tp` through a stream to a gated loop; `stale` offsets carry
     an old generation (Faust's stream skips them itself). Returns the consumer, what the loop
     saw, and the messages."""
     app = faust.App(f"orderhub-skip-test-{id(current)}", broker="kafka://127.0.0.1:1",  # never connects
-                    processing_guarantee="exactly_once")
+                    processing_guarantee=guarantee)
     app.in_worker = True
     app.topics.acks_enabled_for = lambda topic: True
     app.flow_control.resume()
@@ -100,6 +101,14 @@ async def test_processed_events_count_and_the_commit_stops_at_the_first_skipped_
 async def test_an_event_faust_skips_as_stale_is_not_counted(stream_kind: str) -> None:
     consumer, seen, _ = await _run([40, 41], current=lambda event: True, stale=frozenset({40, 41}))
     assert seen == []  # Faust's stream skipped them before the loop saw them
+    assert list(consumer._acked[LANE]) == []
+    assert consumer._new_offset(LANE) is None
+
+
+async def test_at_least_once_a_stale_event_is_not_counted_either(stream_kind: str) -> None:
+    consumer, seen, _ = await _run([40, 41], current=lambda event: True, stale=frozenset({40, 41}),
+                                   guarantee="at_least_once")
+    assert seen == []
     assert list(consumer._acked[LANE]) == []
     assert consumer._new_offset(LANE) is None
 
