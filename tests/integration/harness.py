@@ -366,7 +366,7 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
 #: log lines that tell where a record went between workers: rebalances, transactions, seeks, crashes
 _CONTEXT_WORDS = ("Discarded commit", "transactional", "begin_transaction", "fenced", "Fenced", "revoked",
                   "generation id", "worker.starting", "paid_first", "crash", "harness:", "trace.seek", "trace.gap",
-                  "trace.flow", "trace.recovery")
+                  "trace.flow", "trace.recovery", "event_skipped")
 
 
 def _log_lines_about(p: Pipeline, olis: set[str], inputs: set[tuple[str, int]], limit: int = 300) -> list[str]:
