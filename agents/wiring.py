@@ -45,7 +45,7 @@ async def consume(stream: Any, handle: Callable[[Any], Awaitable[None]]) -> None
     event is processed again from the last commit, so nothing is lost.
     """
     gated = app.in_transaction  # only exactly_once commits need to wait for events in flight
-    commit_gate.guard(stream.channel.topics)  # only the acks below count (finding 15)
+    commit_gate.guard(getattr(stream.channel, "topics", ()))  # only the acks below count (finding 15)
     async for event in stream.events():
         metrics.events_in.labels(event.message.topic, metrics.channel_of_key(event.message.key)).inc()
         try:
