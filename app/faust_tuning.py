@@ -1,9 +1,10 @@
 """Faust wiring: the one place that adjusts Faust internals that have no setting.
 
 1. The consumer's fetch wait. 2. `CommitGate`: exactly_once commits only between events,
-with the table changelog in the same transaction, counting only events the agents processed. 3. Offset-gap accounting that could
-commit past a message not yet processed, or never past a gap after offset 0. 4. `seek_before_resume`: after a rebalance,
-stream partitions flow again only once sought and with Faust's buffers emptied.
+with the table changelog in the same transaction, counting only events the agents
+processed. 3. Offset-gap accounting that could commit past a message not yet processed,
+or never past a gap after offset 0. 4. `seek_before_resume`: after a rebalance, stream
+partitions flow again only once sought and with Faust's buffers emptied.
 5. `fetch_only_active_partitions`: a fetch never returns records of paused partitions
 (which Faust would drop after aiokafka's position had moved past them: lost or stalled
 partitions after a restart). Findings and evidence: docs/reliability.md.
