@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from app.admin import all_topics, ensure_topics
 from app.brokers import free_port
@@ -330,35 +330,21 @@ async def duplicate_report(p: Pipeline, command_ids: set[str]) -> str:
     headers), where their orders' inputs sit on the two lanes, and the workers' log lines about
     rebalances, transactions, these orders and (with ORDERHUB_TRACE_OFFSETS=1) those inputs."""
     olis = {c.split("@")[0] for c in command_ids}
-    consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level="read_committed",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
     lines = []
     inputs: set[tuple[str, int]] = set()
-    try:
-        topics = (p.names.fulfillment_commands, p.names.order_inputs_paid, p.names.order_inputs)
-        tps = [TopicPartition(t, i) for t in topics for i in range(PARTITIONS)]
-        ends = await log_end_offsets(consumer, tps)  # the restart test runs on the embedded broker too
-        consumer.assign(tps)
-        consumer.resume(*tps)
-        await consumer.seek_to_beginning(*tps)
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for records in (await consumer.getmany(timeout_ms=1000)).values():
-                for r in records:
-                    if r.topic != p.names.fulfillment_commands:
-                        if r.key is not None and r.key.decode() in olis:
-                            inputs.add((f"{r.topic}[{r.partition}]", r.offset))
-                            lines.append(f"input {r.key.decode()} {r.topic}[{r.partition}]@{r.offset} "
-                                         f"timestamp={r.timestamp} {r.value[:160]!r}")
-                        continue
-                    value = orjson.loads(r.value)
-                    if value.get("command_id") in command_ids:
-                        headers = {k: v.decode(errors="replace") for k, v in r.headers}
-                        lines.append(f"{value['command_id']} {value['oli']} attempt={value.get('attempt')} "
-                                     f"partition={r.partition} offset={r.offset} timestamp={r.timestamp} "
-                                     f"headers={headers}")
-    finally:
-        await consumer.stop()
+    topics = (p.names.fulfillment_commands, p.names.order_inputs_paid, p.names.order_inputs)
+    for r in await _records_about(p, topics, {oli.encode() for oli in olis}, "read_committed"):
+        if r.topic != p.names.fulfillment_commands:
+            inputs.add((f"{r.topic}[{r.partition}]", r.offset))
+            lines.append(f"input {r.key.decode()} {r.topic}[{r.partition}]@{r.offset} "
+                         f"timestamp={r.timestamp} {r.value[:160]!r}")
+            continue
+        value = orjson.loads(r.value)
+        if value.get("command_id") in command_ids:
+            headers = {k: v.decode(errors="replace") for k, v in r.headers}
+            lines.append(f"{value['command_id']} {value['oli']} attempt={value.get('attempt')} "
+                         f"partition={r.partition} offset={r.offset} timestamp={r.timestamp} "
+                         f"headers={headers}")
     return "\n".join(lines + ["worker log (rebalances, transactions, these orders and inputs):"]
                      + _log_lines_about(p, olis, inputs))
 
@@ -401,8 +387,9 @@ def _log_lines_about(p: Pipeline, olis: set[str], inputs: set[tuple[str, int]], 
 
 
 async def _records_about(p: Pipeline, topics: Iterable[str], keys: set[bytes], isolation_level: str,
-                         ) -> list[tuple[str, int, int, int, bytes]]:
-    """(topic, partition, offset, timestamp, value) of every record keyed by one of `keys`."""
+                         ) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record of `topics` keyed by one of `keys`, to the true log end (the restart test
+    runs on the embedded broker too)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=p.bootstrap, isolation_level=isolation_level,
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
@@ -416,8 +403,7 @@ async def _records_about(p: Pipeline, topics: Iterable[str], keys: set[bytes], i
         deadline = time.monotonic() + 120
         while any([await consumer.position(tp) < ends[tp] for tp in tps]) and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
-                found += [(r.topic, r.partition, r.offset, r.timestamp, r.value or b"")
-                          for r in records if r.key in keys]
+                found += [r for r in records if r.key in keys]
     finally:
         await consumer.stop()
     return found
@@ -436,22 +422,25 @@ async def lost_report(p: Pipeline, stories: Iterable[Any]) -> str:
     names = p.names
     inputs_topics = (names.channel_orders, names.payments, names.order_inputs_paid, names.order_inputs)
     topics = (*inputs_topics, names.order_events, names.fulfillment_commands, f"{p.prefix}-orders-changelog")
-    committed = {r[:3] for r in await _records_about(p, topics, keys, "read_committed")}
+    committed = {(r.topic, r.partition, r.offset) for r in await _records_about(p, topics, keys, "read_committed")}
     everything = await _records_about(p, topics, keys, "read_uncommitted")
+    lines, inputs = [], set()
     admin = AIOKafkaAdminClient(bootstrap_servers=p.bootstrap)
     await admin.start()
     try:
         group = await admin.list_consumer_group_offsets(p.prefix)
+    except Exception as exc:  # noqa: BLE001 — a report of what is known beats none
+        group = {}
+        lines.append(f"(the group's committed offsets could not be read: {exc!r})")
     finally:
         await admin.close()
-    lines, inputs = [], set()
-    for topic, partition, offset, timestamp, value in sorted(everything, key=lambda r: r[3]):
-        tp = TopicPartition(topic, partition)
-        state = "committed" if (topic, partition, offset) in committed else "NOT COMMITTED (aborted or open)"
+    for r in sorted(everything, key=lambda r: r.timestamp):
+        tp = TopicPartition(r.topic, r.partition)
+        state = "committed" if (r.topic, r.partition, r.offset) in committed else "NOT COMMITTED (aborted or open)"
         at = f" group committed={group[tp].offset}" if tp in group else ""
-        if topic in inputs_topics:
-            inputs.add((f"{topic}[{partition}]", offset))
-        lines.append(f"{topic}[{partition}]@{offset} {state} timestamp={timestamp}{at} {value[:120]!r}")
+        if r.topic in inputs_topics:
+            inputs.add((f"{r.topic}[{r.partition}]", r.offset))
+        lines.append(f"{r.topic}[{r.partition}]@{r.offset} {state} timestamp={r.timestamp}{at} {(r.value or b'')[:120]!r}")
     return "\n".join([f"records of {sorted(olis)}:", *lines, "worker log (rebalances, transactions, these "
                       "orders and their input records):", *_log_lines_about(p, olis, inputs)])
 
