@@ -67,8 +67,9 @@ async def assert_exactly_once(pipeline: Pipeline, stories: list[OrderStory]) -> 
     final = final_orders(events)
     lost = {s.oli for s in stories} - set(final)
     if lost:
-        report = await lost_report(pipeline, [s for s in stories if s.oli in sorted(lost)[:3]])
-        raise AssertionError(f"{len(lost)} orders never reached order-events, e.g. {sorted(lost)[:3]}\n{report}")
+        examples = sorted(lost)[:3]
+        report = await lost_report(pipeline, [s for s in stories if s.oli in examples])
+        raise AssertionError(f"{len(lost)} orders never reached order-events, e.g. {examples}\n{report}")
     not_cancelled = [s.oli for s in stories if s.fate == "cancelled" and final[s.oli]["status"] != "CANCELLED"]
     assert not not_cancelled, f"cancellations lost: {not_cancelled[:3]}"
     figures: dict[str, float] = {
